@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
 #include <cstring>
 #include <netdb.h>
 
