@@ -1,0 +1,1 @@
+// placeholder translation unit; real sources are listed beside it in meson.build
