@@ -9,10 +9,13 @@
 #include <vector>
 
 #include "geo/address.hh"
+#include "geo/ip_matcher.hh"
 
 namespace skjold::conf {
 
 // Sample fetches. A keyword such as `hdr_sub(NAME)` is the fetch `hdr` with match method `sub`.
+// The keyword table is conf/fetch_registry.cc. `req.hdr` compiles to `hdr` (HAProxy's ACL
+// keyword `hdr` is req.hdr); `req_hdr` is never produced.
 enum class FetchId : std::uint8_t {
     src, src_port, dst, dst_port,
     ssl_fc, ssl_fc_sni,
@@ -26,19 +29,25 @@ enum class ConverterId : std::uint8_t { lower, upper, map_ip, geoip };
 enum class SampleType : std::uint8_t { none, boolean, integer, ip, str };
 
 // -m methods, plus `boolean` (a fetch that answers true/false) and `integer`.
-enum class MatchMethod : std::uint8_t { found, boolean, integer, ip, str, beg, end, sub, dom, len };
+// `dir`: like dom with the delimiters '/' and '?' (HAProxy's -m dir).
+enum class MatchMethod : std::uint8_t { found, boolean, integer, ip, str, beg, end, sub, dom, len, dir };
 
 enum class IntOp : std::uint8_t { eq, ne, lt, le, gt, ge };
 
+// eq: lo <= v <= hi (a single value has lo == hi; HAProxy's "lo:hi" / "lo-hi" ranges; ":x" and
+// "x:" are stored as le x / ge x). lt/le/gt/ge/ne compare with lo.
 struct IntPattern {
     IntOp op = IntOp::eq;
-    std::int64_t lo = 0, hi = 0;          // eq with a range "lo:hi" (HAProxy syntax) when lo != hi
+    std::int64_t lo = 0, hi = 0;
 };
 
 struct FetchCall {
     FetchId id = FetchId::always_true;
     std::string arg;                      // header name, backend name, "backend/server"
-    int backend = -1, server = -1;        // resolved for nbsrv, srv_is_up, be_conn
+    int backend = -1, server = -1;        // resolved for nbsrv, srv_is_up, be_conn; fe_conn puts
+                                          // the frontend's proxy index in `backend`
+    int occ = 0;                          // hdr(NAME,OCC): 0 = every occurrence (ACL default),
+                                          // N > 0 the Nth, N < 0 the Nth from the end
 };
 
 struct ConverterCall {
@@ -60,10 +69,16 @@ struct AclExpr {
     MatchMethod method = MatchMethod::boolean;
     bool ignore_case = false;             // -i
     bool no_dns = false;                  // -n
-    std::vector<std::string> strings;     // str/beg/end/sub/dom/len patterns (lower-cased when -i)
+    std::vector<std::string> strings;     // str/beg/end/sub/dom/dir patterns as written; `str`
+                                          // patterns sorted (case-folded with -i) for binary search
     std::vector<IntPattern> ints;         // integer patterns (also `len`)
-    std::vector<geo::Prefix> prefixes;    // ip patterns (inline and -f files); the geo issue
-                                          // replaces the linear matcher with its LPM table
+    std::vector<geo::Prefix> prefixes;    // ip patterns (inline and -f files)
+    std::vector<geo::MaskedV4> masked_v4; // ip patterns with non-contiguous IPv4 masks
+    geo::IpMatcher ip_matcher;            // built from prefixes + masked_v4 at load; the geo issue
+                                          // replaces it with its LPM table
+    std::string keyword;                  // the fetch keyword as written ("hdr_sub"), for messages
+    bool uses_geo = false;                // a map_ip()/geoip() converter: needs the geo issue's tables
+    bool needs_http = false;              // the fetch needs an HTTP request (hdr, path, method, ...)
 };
 
 // A named ACL: HAProxy ORs every `acl` line with the same name.

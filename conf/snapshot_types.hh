@@ -187,6 +187,7 @@ struct Proxy {
     std::string default_backend_name;
     std::map<int, std::string> errorfiles;   // status -> raw HTTP response bytes, read at load
     std::string monitor_uri;
+    SourceLoc default_backend_loc;      // where default_backend was set (maybe a defaults section)
 
     // backend side
     Balance balance = Balance::roundrobin;
@@ -195,11 +196,20 @@ struct Proxy {
     std::vector<Server> servers;
 };
 
+// A keyword whose runtime comes with a later issue: recorded at parse time so that starting
+// (not `-c`) can refuse it with FILE:LINE instead of silently ignoring it.
+struct FeatureUse {
+    std::string feature;                // "http", "tls", "health", "stats", "log", "geoip", "proxy-protocol", "process"
+    SourceLoc loc;
+    std::string keyword;
+};
+
 struct Snapshot {
     std::vector<std::string> files;     // the -f files, in order
     Global global;
     std::vector<Proxy> proxies;         // frontends, backends and listens in file order
     std::vector<std::string> warnings;  // FILE:LINE: message
+    std::vector<FeatureUse> feature_uses;
 
     int find_proxy(std::string_view name) const noexcept {
         for (std::size_t i = 0; i < proxies.size(); ++i)

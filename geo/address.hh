@@ -2,6 +2,8 @@
 // IP addresses and prefixes as ACLs match them. Every address is kept as 16 bytes:
 // IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d), so one table serves both families and an
 // IPv4-mapped IPv6 client matches IPv4 patterns (HAProxy's behaviour).
+// Owner: the conditions helper (geo/address.cc). Control plane parses; the data path only
+// calls the noexcept members.
 
 #include <array>
 #include <cstdint>
@@ -37,13 +39,46 @@ struct Prefix {
     auto operator<=>(const Prefix&) const = default;
 };
 
-// Parses an address ("1.2.3.4", "2001:db8::1").
+// An IPv4 network with a non-contiguous dotted mask ("10.0.0.1/255.0.255.0"). HAProxy accepts
+// these and matches them (in a list, after its trees) against IPv4 and IPv4-mapped addresses
+// only: (addr ^ net) & mask == 0.
+struct MaskedV4 {
+    std::uint32_t net = 0;    // host byte order, already ANDed with mask
+    std::uint32_t mask = 0;   // host byte order, not contiguous
+
+    bool contains(const IpAddr& a) const noexcept;
+    std::string to_string() const;        // "10.0.0.1/255.0.255.0"
+    auto operator<=>(const MaskedV4&) const = default;
+};
+
+// What a pattern that is not a strict dotted quad or IPv6 literal may be.
+enum class NameLookup : std::uint8_t {
+    // HAProxy at start-up without `-n`: the text goes to gethostbyname(); glibc answers
+    // all-digits-and-dots text itself with inet_aton() ("10.12" = 10.0.0.12, "010.1" = 8.0.0.1).
+    // Real host names are refused (skjold does no DNS for patterns).
+    libc_numeric,
+    // `-n`: only strict addresses ("10.12" is an error), as HAProxy with PAT_MF_NO_DNS.
+    none,
+};
+
+// A parsed `src`-style pattern: a prefix, or (IPv4 only) a non-contiguous mask.
+struct IpPattern {
+    bool masked = false;
+    Prefix prefix{};          // when !masked
+    MaskedV4 masked_v4{};     // when masked
+};
+
+// Parses an address ("1.2.3.4", "2001:db8::1"), strictly (inet_pton).
 std::optional<IpAddr> parse_ip(std::string_view s);
 
-// Parses a pattern as HAProxy reads `src` patterns: "1.2.3.4", "10.0.0.0/8",
-// "10.0.0.0/255.0.0.0", IPv6 "2001:db8::/32", and HAProxy's short forms ("10.12",
-// "192.168.1/22") exactly as HAProxy's pattern parser reads them (verified against HAProxy's
-// source, see the comment in address.cc). A bare address is a /32 (/128).
+// Parses a pattern as HAProxy's pat_parse_ip() reads `src` patterns (see address.cc):
+// "1.2.3.4", "10.0.0.0/8", "10.0.0.0/255.0.0.0", "10.0.0.1/255.0.255.0" (masked),
+// IPv6 "2001:db8::/32", and the inet_aton short forms ("10.12", "192.168.1/22") unless
+// lookup is NameLookup::none. A bare address is a /32 (/128).
+core::Result<IpPattern> parse_ip_pattern(std::string_view s, NameLookup lookup = NameLookup::libc_numeric);
+
+// parse_ip_pattern() for places that need a prefix (option forwardfor except, ...): the same
+// syntax, but a non-contiguous mask is an error.
 core::Result<Prefix> parse_prefix(std::string_view s);
 
 }  // namespace skjold::geo

@@ -1,1 +1,91 @@
-int main() { return 0; }
+// skjold(8): command line. Control plane only.
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "conf/keywords.hh"
+#include "conf/loader.hh"
+#include "core/log.hh"
+#include "proxy/process.hh"
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: skjold -f FILE [-f FILE ...] [-c] [-d] [--ready-file PATH]\n"
+    "       skjold -v | --keywords | --help\n"
+    "\n"
+    "  -f FILE            configuration file (HAProxy syntax); several are read in order\n"
+    "  -c                 check the configuration and exit (0: valid, 1: errors listed as FILE:LINE)\n"
+    "  -d                 debug logging\n"
+    "  -v, --version      print the version and exit\n"
+    "  --ready-file PATH  once every listener is up, write '<proxy> <bind-name|-> <address>' lines to PATH\n"
+    "  --keywords         list every configuration keyword skjold knows, with its section and synopsis\n"
+    "  --help             this text\n"
+    "\n"
+    "Signals: SIGTERM/SIGINT stop gracefully (bounded by hard-stop-after). See skjold(8), skjold.cfg(5).\n";
+
+int usage_error(const char* msg) {
+    std::fprintf(stderr, "skjold: %s\n%s", msg, kUsage);
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace skjold;
+    std::vector<std::string> files;
+    bool check_only = false;
+    proxy::RunOptions opt;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-f") {
+            if (++i >= argc) return usage_error("-f needs a file");
+            files.emplace_back(argv[i]);
+        } else if (a == "-c") {
+            check_only = true;
+        } else if (a == "-d") {
+            core::set_log_level(core::Level::debug);
+        } else if (a == "-v" || a == "--version" || a == "-vv") {
+            std::printf("skjold version %s\n", SKJOLD_VERSION);
+            return 0;
+        } else if (a == "--ready-file") {
+            if (++i >= argc) return usage_error("--ready-file needs a path");
+            opt.ready_file = argv[i];
+        } else if (a == "--keywords") {
+            for (const auto& k : conf::keyword_table()) {
+                std::string where;
+                if (k.sections & conf::kInGlobal) where += "global,";
+                if (k.sections & conf::kInDefaults) where += "defaults,";
+                if (k.sections & conf::kInFrontend) where += "frontend,";
+                if (k.sections & conf::kInBackend) where += "backend,";
+                if (!where.empty()) where.pop_back();
+                std::printf("%-34s %-40s %.*s %.*s\n", where.c_str(), std::string(k.name).c_str(),
+                            static_cast<int>(k.synopsis.size()), k.synopsis.data(),
+                            0, "");
+            }
+            return 0;
+        } else if (a == "--help" || a == "-h") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        } else {
+            return usage_error(("unknown option '" + a + "'").c_str());
+        }
+    }
+    if (files.empty()) return usage_error("no configuration file given (-f FILE)");
+
+    auto loaded = conf::load_files(files);
+    for (const auto& w : loaded.warnings) std::fprintf(stderr, "[WARNING] %s\n", w.str().c_str());
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "[ALERT] %s\n", e.str().c_str());
+    if (!loaded.errors.empty() || !loaded.snapshot) {
+        std::fprintf(stderr, "[ALERT] configuration has %zu error(s)%s\n", loaded.errors.size(),
+                     check_only ? "" : "; not starting");
+        return 1;
+    }
+    if (check_only) {
+        std::printf("Configuration file is valid\n");
+        return 0;
+    }
+    return proxy::run(loaded.snapshot, opt);
+}

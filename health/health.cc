@@ -1,1 +1,0 @@
-// placeholder translation unit; real sources are listed beside it in meson.build

@@ -1,0 +1,289 @@
+#include "proxy/process.hh"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <thread>
+#include <unistd.h>
+
+#include "core/log.hh"
+#include "core/worker.hh"
+#include "proxy/listener.hh"
+#include "proxy/shared.hh"
+#include "proxy/worker_runtime.hh"
+
+namespace skjold::proxy {
+
+namespace {
+
+const char* feature_text(std::string_view f) noexcept {
+    if (f == "http") return "HTTP mode";
+    if (f == "tls") return "TLS";
+    if (f == "health") return "health checking";
+    if (f == "stats") return "the stats socket";
+    if (f == "log") return "logging to targets";
+    if (f == "geoip") return "GeoIP lookups";
+    if (f == "proxy-protocol") return "the PROXY protocol";
+    if (f == "process") return "daemon mode and privilege changes";
+    return "this feature";
+}
+
+// HAProxy derives the default maxconn from the descriptor limit; a tcp session needs two.
+int default_maxconn() noexcept {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 4096;
+    long n = (static_cast<long>(rl.rlim_cur) - 64) / 2;
+    return n > 0 ? static_cast<int>(n) : 1;
+}
+
+bool all_in(const std::vector<std::unique_ptr<WorkerRuntime>>& ws, WorkerRuntime::Phase p) {
+    for (const auto& w : ws)
+        if (w->phase() != p) return false;
+    return true;
+}
+
+}  // namespace
+
+bool feature_available(std::string_view f) noexcept { return f == "process"; }
+
+namespace {
+
+// `ulimit-n`, then `daemon`: done before any thread exists.
+bool prepare_process(const conf::Global& g) {
+    if (g.ulimit_n > 0) {
+        rlimit rl{static_cast<rlim_t>(g.ulimit_n), static_cast<rlim_t>(g.ulimit_n)};
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            SKJOLD_LOG(alert, "{}: ulimit-n {}: {}", g.loc.str(), g.ulimit_n, std::strerror(errno));
+            return false;
+        }
+    }
+    if (g.daemon) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            SKJOLD_LOG(alert, "daemon: fork: {}", std::strerror(errno));
+            return false;
+        }
+        if (pid > 0) _exit(0);   // the parent returns to the shell, as HAProxy's daemon mode
+        setsid();
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (devnull >= 0) {
+            dup2(devnull, STDIN_FILENO);
+            dup2(devnull, STDOUT_FILENO);
+            dup2(devnull, STDERR_FILENO);
+            close(devnull);
+        }
+    }
+    if (!g.pidfile.empty()) {
+        std::FILE* f = std::fopen(g.pidfile.c_str(), "w");
+        if (f == nullptr) {
+            SKJOLD_LOG(alert, "pidfile {}: {}", g.pidfile, std::strerror(errno));
+            return false;
+        }
+        std::fprintf(f, "%d\n", static_cast<int>(getpid()));
+        std::fclose(f);
+    }
+    return true;
+}
+
+// `chroot`, `group`, `user`: after the listeners are bound (ports below 1024 need root),
+// before any worker thread runs, so every thread has the reduced rights.
+bool drop_privileges(const conf::Global& g) {
+    gid_t gid = 0;
+    uid_t uid = 0;
+    bool set_gid = false, set_uid = false;
+    if (!g.group.empty()) {
+        group* gr = getgrnam(g.group.c_str());
+        if (gr == nullptr) {
+            SKJOLD_LOG(alert, "group '{}' does not exist", g.group);
+            return false;
+        }
+        gid = gr->gr_gid;
+        set_gid = true;
+    }
+    if (!g.user.empty()) {
+        passwd* pw = getpwnam(g.user.c_str());
+        if (pw == nullptr) {
+            SKJOLD_LOG(alert, "user '{}' does not exist", g.user);
+            return false;
+        }
+        uid = pw->pw_uid;
+        if (!set_gid) {
+            gid = pw->pw_gid;
+            set_gid = true;
+        }
+        set_uid = true;
+    }
+    if (!g.chroot.empty() && (chroot(g.chroot.c_str()) != 0 || chdir("/") != 0)) {
+        SKJOLD_LOG(alert, "chroot {}: {}", g.chroot, std::strerror(errno));
+        return false;
+    }
+    if (set_gid && (setgroups(0, nullptr) != 0 || setgid(gid) != 0)) {
+        SKJOLD_LOG(alert, "group {}: {}", g.group, std::strerror(errno));
+        return false;
+    }
+    if (set_uid && setuid(uid) != 0) {
+        SKJOLD_LOG(alert, "user {}: {}", g.user, std::strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::vector<std::string> unavailable_features(const conf::Snapshot& snap) {
+    std::vector<std::string> out;
+    for (const auto& u : snap.feature_uses)
+        if (!feature_available(u.feature))
+            out.push_back(u.loc.str() + ": '" + u.keyword + "': " + feature_text(u.feature) +
+                          " is not available yet in this build of skjold");
+    return out;
+}
+
+std::unique_ptr<WorkerStats> make_worker_stats(const conf::Snapshot& snap) {
+    auto ws = std::make_unique<WorkerStats>();
+    ws->proxies = std::make_unique<ProxyCounters[]>(snap.proxies.size());
+    for (const auto& px : snap.proxies) ws->servers.push_back(std::make_unique<ServerCounters[]>(px.servers.size()));
+    return ws;
+}
+
+int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
+    if (auto missing = unavailable_features(*snap); !missing.empty()) {
+        for (const auto& m : missing) SKJOLD_LOG(err, "{}", m);
+        SKJOLD_LOG(alert, "refusing to start: {} keyword(s) need features this build does not have yet "
+                          "(`skjold -c` validates them)", missing.size());
+        return 1;
+    }
+
+    if (!prepare_process(snap->global)) return 1;
+
+    // Signals go to the control thread only: block them before any worker thread exists.
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) {
+        SKJOLD_LOG(alert, "signalfd: {}", std::strerror(errno));
+        return 1;
+    }
+
+    Shared sh;
+    sh.snap = snap;
+    sh.state = std::make_unique<health::ServerStateTable>(*snap);
+    std::vector<int> cpus = core::allowed_cpus();
+    sh.nworkers = snap->global.nbthread > 0 ? static_cast<unsigned>(snap->global.nbthread)
+                                            : static_cast<unsigned>(cpus.size());
+    sh.global_maxconn = snap->global.maxconn > 0 ? snap->global.maxconn : default_maxconn();
+    for (unsigned w = 0; w < sh.nworkers; ++w) sh.stats.push_back(make_worker_stats(*snap));
+
+    auto listeners = open_listeners(*snap, sh.nworkers);
+    if (!listeners) {
+        SKJOLD_LOG(alert, "{}", core::describe(listeners.error()));
+        close(sfd);
+        return 1;
+    }
+
+    if (!drop_privileges(snap->global)) {
+        close_listeners(*listeners);
+        close(sfd);
+        return 1;
+    }
+
+    std::vector<std::unique_ptr<WorkerRuntime>> workers;
+    for (unsigned w = 0; w < sh.nworkers; ++w) {
+        std::vector<WorkerRuntime::ListenerFd> lf;
+        for (const auto& l : *listeners)
+            lf.push_back({l.fds[w], l.proxy, !l.addr.is_unix()});
+        workers.push_back(std::make_unique<WorkerRuntime>(sh, w, std::move(lf)));
+    }
+    std::vector<std::thread> threads;
+    for (unsigned w = 0; w < sh.nworkers; ++w) {
+        int cpu = sh.nworkers <= cpus.size() ? cpus[w] : cpus[w % cpus.size()];
+        threads.emplace_back([&workers, w, cpu] { workers[w]->thread_main(cpu); });
+    }
+    // Wait until every worker has its ring and has armed its accepts (or one failed).
+    for (;;) {
+        bool any_failed = false, all_up = true;
+        for (const auto& w : workers) {
+            if (w->phase() == WorkerRuntime::Phase::failed) any_failed = true;
+            if (w->phase() != WorkerRuntime::Phase::running) all_up = false;
+        }
+        if (any_failed) {
+            for (const auto& w : workers)
+                if (w->phase() == WorkerRuntime::Phase::failed) SKJOLD_LOG(alert, "worker: {}", w->failure());
+            for (auto& w : workers) w->mailbox().post({kMsgStop, 0, nullptr});
+            for (auto& t : threads) t.join();
+            // Running workers closed their own TCP listeners; close those of failed ones.
+            for (auto& l : *listeners)
+                for (unsigned w = 0; w < sh.nworkers; ++w)
+                    if ((l.addr.is_unix() && w == 0) ||
+                        (!l.addr.is_unix() && workers[w]->phase() == WorkerRuntime::Phase::failed))
+                        close(l.fds[w]);
+            close(sfd);
+            return 1;
+        }
+        if (all_up) break;
+        usleep(1000);
+    }
+    if (!opt.ready_file.empty()) {
+        if (auto r = write_ready_file(opt.ready_file, *snap, *listeners); !r)
+            SKJOLD_LOG(err, "{}", core::describe(r.error()));
+    }
+    SKJOLD_LOG(notice, "skjold {} started: {} worker(s), {} listener(s)", SKJOLD_VERSION, sh.nworkers,
+               listeners->size());
+
+    // The control loop. Today it only handles signals; the stats socket and health checks
+    // join it in later issues.
+    bool stopping = false;
+    std::uint64_t hard_deadline = 0;
+    bool hard_sent = false;
+    for (;;) {
+        if (stopping && all_in(workers, WorkerRuntime::Phase::done)) break;
+        pollfd p{sfd, POLLIN, 0};
+        poll(&p, 1, stopping ? 20 : 1000);
+        signalfd_siginfo si{};
+        while (read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+            if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+                if (!stopping) {
+                    SKJOLD_LOG(notice, "{}: stopping; sessions in flight may finish within {} ms",
+                               si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", snap->global.hard_stop_after);
+                    stopping = true;
+                    hard_deadline = core::monotonic_ms() + static_cast<std::uint64_t>(
+                                                               snap->global.hard_stop_after >= 0 ? snap->global.hard_stop_after : 0);
+                    for (auto& w : workers) w->mailbox().post({kMsgStop, 0, nullptr});
+                }
+            } else if (si.ssi_signo == SIGHUP) {
+                SKJOLD_LOG(warning, "SIGHUP: configuration reload is not available yet in this build; "
+                                    "the running configuration is kept");
+            }
+        }
+        if (stopping && !hard_sent && core::monotonic_ms() >= hard_deadline) {
+            SKJOLD_LOG(warning, "hard-stop-after reached: closing the remaining sessions");
+            hard_sent = true;
+            for (auto& w : workers) w->mailbox().post({kMsgHardStop, 0, nullptr});
+        }
+    }
+    for (auto& t : threads) t.join();
+    // TCP listeners were closed by their workers; the shared unix ones are closed here.
+    for (auto& l : *listeners)
+        if (l.addr.is_unix() && !l.fds.empty()) {
+            close(l.fds.front());
+            l.fds.clear();
+        }
+    close(sfd);
+    if (!snap->global.pidfile.empty()) unlink(snap->global.pidfile.c_str());
+    SKJOLD_LOG(notice, "stopped");
+    return 0;
+}
+
+}  // namespace skjold::proxy

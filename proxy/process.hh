@@ -1,0 +1,25 @@
+#pragma once
+// The running process: builds the runtime from a Snapshot, binds listeners, starts one
+// worker per CPU and then becomes the control thread (signals via signalfd).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/snapshot_types.hh"
+
+namespace skjold::proxy {
+
+struct RunOptions {
+    std::string ready_file;
+};
+
+// Features whose runtime exists in this build. Starting with any other recorded feature
+// fails with "FILE:LINE: 'KEYWORD': FEATURE is not available yet in this build".
+bool feature_available(std::string_view feature) noexcept;
+std::vector<std::string> unavailable_features(const conf::Snapshot& snap);
+
+// Returns the process exit status: 0 after a graceful stop, 1 when start-up failed.
+int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt);
+
+}  // namespace skjold::proxy

@@ -1,0 +1,41 @@
+#pragma once
+// What every worker reads and nobody on the data path writes: the Snapshot, the server state
+// table (atomics written by the control thread) and every worker's counters (each written by
+// its own worker). Owner: the Process, which outlives the workers.
+
+#include <memory>
+#include <vector>
+
+#include "conf/snapshot_types.hh"
+#include "health/server_state.hh"
+#include "proxy/worker_stats.hh"
+
+namespace skjold::proxy {
+
+struct Shared {
+    std::shared_ptr<const conf::Snapshot> snap;
+    std::unique_ptr<health::ServerStateTable> state;
+    std::vector<std::unique_ptr<WorkerStats>> stats;   // by worker index
+    unsigned nworkers = 1;
+    int global_maxconn = 0;
+
+    // Sums of every worker's counter, for fe_conn / be_conn and the stats socket.
+    std::uint64_t proxy_cur_conn(int proxy) const noexcept {
+        std::uint64_t n = 0;
+        for (const auto& w : stats) n += w->proxies[proxy].cur_conn.read();
+        return n;
+    }
+};
+
+std::unique_ptr<WorkerStats> make_worker_stats(const conf::Snapshot& snap);
+
+// This worker's share of a limit split across workers (at least 1; 0 stays unlimited).
+inline int share_of(int limit, unsigned worker, unsigned nworkers) noexcept {
+    if (limit <= 0) return 0;
+    int base = limit / static_cast<int>(nworkers);
+    int extra = static_cast<int>(worker) < limit % static_cast<int>(nworkers) ? 1 : 0;
+    int s = base + extra;
+    return s > 0 ? s : 1;
+}
+
+}  // namespace skjold::proxy

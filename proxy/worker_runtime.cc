@@ -1,0 +1,681 @@
+#include "proxy/worker_runtime.hh"
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.hh"
+#include "proxy/acl_eval.hh"
+
+namespace skjold::proxy {
+
+namespace {
+
+enum Op : std::uint8_t {
+    kOpAccept = 1,     // slot = listener index
+    kOpRecvClient = 2,
+    kOpRecvServer = 3,
+    kOpSendClient = 4,
+    kOpSendServer = 5,
+    kOpConnect = 6,
+    kOpCancel = 7,     // an async cancel we issued for a session
+    kOpListenerCancel = 8,
+};
+
+// Backpressure: stop receiving on a side once this much waits to be sent on the other side,
+// resume below the low mark. Bounds what one session can take from the worker's buffer ring.
+constexpr std::uint32_t kHighWater = 64 * 1024;
+constexpr std::uint32_t kLowWater = 16 * 1024;
+constexpr std::uint64_t kAcceptBackoffMs = 100;
+
+TcpSession& session_of(core::TimerNode* n) noexcept {
+    return *reinterpret_cast<TcpSession*>(reinterpret_cast<char*>(n) - offsetof(TcpSession, timer));
+}
+
+std::int64_t min_set(std::int64_t a, std::int64_t b) noexcept {
+    if (a < 0) return b;
+    if (b < 0) return a;
+    return a < b ? a : b;
+}
+
+bool fill_addr(int fd, bool peer, geo::IpAddr& ip, std::uint16_t& port, core::SockAddr* sa) noexcept {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                  : getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    if (rc != 0) return false;
+    auto a = core::SockAddr::from(reinterpret_cast<sockaddr*>(&ss), len);
+    if (sa != nullptr) *sa = a;
+    port = a.port();
+    auto parsed = geo::IpAddr::from_sockaddr(a.sa());
+    if (!parsed) return false;   // unix socket: no IP
+    ip = *parsed;
+    return true;
+}
+
+// The samples a tcp-mode session can answer (HTTP fetches have no value here).
+class TcpFetch final : public FetchContext {
+public:
+    TcpFetch(Shared& sh, TcpSession& s) noexcept : sh_(sh), s_(s) {}
+
+    bool fetch(const conf::FetchCall& f, std::size_t index, Sample& out) noexcept override {
+        if (index > 0) return false;
+        using conf::FetchId;
+        switch (f.id) {
+        case FetchId::src:
+        case FetchId::src_port:
+            if (!ensure(true)) return false;
+            if (f.id == FetchId::src) set_ip(out, s_.src);
+            else set_int(out, s_.src_port);
+            return true;
+        case FetchId::dst:
+        case FetchId::dst_port:
+            if (!ensure(false)) return false;
+            if (f.id == FetchId::dst) set_ip(out, s_.dst);
+            else set_int(out, s_.dst_port);
+            return true;
+        case FetchId::ssl_fc: out.type = conf::SampleType::boolean; out.b = false; return true;
+        case FetchId::nbsrv: {
+            const auto* b = sh_.state->backend(f.backend);
+            set_int(out, b ? health::nbsrv(*b) : 0);
+            return true;
+        }
+        case FetchId::srv_is_up: {
+            const auto* b = sh_.state->backend(f.backend);
+            out.type = conf::SampleType::boolean;
+            out.b = b != nullptr && health::srv_is_up(*b, f.server);
+            return true;
+        }
+        case FetchId::fe_conn: set_int(out, static_cast<std::int64_t>(sh_.proxy_cur_conn(s_.frontend))); return true;
+        case FetchId::be_conn: set_int(out, static_cast<std::int64_t>(sh_.proxy_cur_conn(f.backend))); return true;
+        case FetchId::always_true: out.type = conf::SampleType::boolean; out.b = true; return true;
+        case FetchId::always_false: out.type = conf::SampleType::boolean; out.b = false; return true;
+        default: return false;   // ssl_fc_sni, HTTP fetches: no sample in tcp mode
+        }
+    }
+
+private:
+    bool ensure(bool peer) noexcept {
+        if (peer && !s_.src_known) s_.src_known = fill_addr(s_.cfd, true, s_.src, s_.src_port, nullptr);
+        if (!peer && !s_.dst_known) s_.dst_known = fill_addr(s_.cfd, false, s_.dst, s_.dst_port, &s_.dst_sa);
+        return peer ? s_.src_known : s_.dst_known;
+    }
+    static void set_ip(Sample& o, const geo::IpAddr& a) noexcept { o.type = conf::SampleType::ip; o.ip = a; }
+    static void set_int(Sample& o, std::int64_t v) noexcept { o.type = conf::SampleType::integer; o.i = v; }
+    Shared& sh_;
+    TcpSession& s_;
+};
+
+}  // namespace
+
+WorkerRuntime::WorkerRuntime(Shared& shared, unsigned index, std::vector<ListenerFd> listeners)
+    : shared_(shared),
+      snap_(*shared.snap),
+      index_(index),
+      sessions_(static_cast<std::uint32_t>(share_of(shared.global_maxconn, index, shared.nworkers) + 64)),
+      stats_(*shared.stats[index]) {
+    listeners_.resize(listeners.size());
+    for (std::size_t i = 0; i < listeners.size(); ++i) {
+        listeners_[i].fd = listeners[i].fd;
+        listeners_[i].proxy = listeners[i].proxy;
+        listeners_[i].owned = listeners[i].owned;
+    }
+    balancers_.resize(snap_.proxies.size());
+    fe_limit_.resize(snap_.proxies.size(), 0);
+    for (std::size_t p = 0; p < snap_.proxies.size(); ++p) {
+        const auto& px = snap_.proxies[p];
+        if (px.is_backend) {
+            const auto* st = shared_.state->backend(static_cast<int>(p));
+            if (st != nullptr) balancers_[p] = std::make_unique<Balancer>(px, *st, index_, shared_.nworkers);
+        }
+        if (px.is_frontend) fe_limit_[p] = share_of(px.maxconn, index_, shared_.nworkers);
+    }
+}
+
+WorkerRuntime::~WorkerRuntime() = default;
+
+void WorkerRuntime::thread_main(int cpu) noexcept {
+    if (cpu >= 0) {
+        if (auto r = core::pin_current_thread(cpu); !r)
+            SKJOLD_LOG(warning, "worker {}: cannot pin to CPU {}: {}", index_, cpu, core::describe(r.error()));
+    }
+    worker_ = std::make_unique<core::Worker>(index_, mailbox_);
+    core::Worker::Options o;
+    o.buffer_size = snap_.global.bufsize;
+    if (auto r = worker_->init(o); !r) {
+        failure_ = "io_uring set-up failed: " + core::describe(r.error());
+        phase_.store(static_cast<int>(Phase::failed), std::memory_order_release);
+        return;
+    }
+    for (std::size_t i = 0; i < listeners_.size(); ++i) arm_accept(static_cast<int>(i));
+    phase_.store(static_cast<int>(Phase::running), std::memory_order_release);
+    worker_->run(*this);
+    // Leaving: every session has ended (finished() says so); listeners are closed.
+    worker_.reset();
+    phase_.store(static_cast<int>(Phase::done), std::memory_order_release);
+}
+
+bool WorkerRuntime::finished() const noexcept {
+    if (!stopping_ || sessions_.in_use() != 0) return false;
+    for (const auto& l : listeners_)
+        if (l.armed || l.fd >= 0) return false;
+    return true;
+}
+
+std::uint64_t WorkerRuntime::udata(const TcpSession& s, std::uint8_t op) const noexcept {
+    return core::UserData::pack(op, s.slot, sessions_.gen(s.slot));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listeners
+
+void WorkerRuntime::arm_accept(int li) noexcept {
+    Listener& l = listeners_[li];
+    if (l.armed || l.fd < 0 || stopping_) return;
+    io_uring_sqe* sqe = worker_->ring().sqe();
+    io_uring_prep_multishot_accept(sqe, l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, core::UserData::pack(kOpAccept, static_cast<std::uint32_t>(li), 0));
+    l.armed = true;
+}
+
+void WorkerRuntime::on_accept(int li, const io_uring_cqe& cqe) noexcept {
+    Listener& l = listeners_[li];
+    if (!(cqe.flags & IORING_CQE_F_MORE)) l.armed = false;
+    if (cqe.res >= 0) {
+        start_session(li, cqe.res);
+    } else if (cqe.res == -EMFILE || cqe.res == -ENFILE || cqe.res == -ENOBUFS || cqe.res == -ENOMEM) {
+        // Out of descriptors or memory: back off instead of spinning; the timer re-arms.
+        stats_.accept_errors.add();
+        SKJOLD_LOG(warning, "worker {}: accept: {}; pausing {} ms", index_, std::strerror(-cqe.res), kAcceptBackoffMs);
+        if (l.armed) {
+            io_uring_sqe* sqe = worker_->ring().sqe();
+            io_uring_prep_cancel64(sqe, core::UserData::pack(kOpAccept, static_cast<std::uint32_t>(li), 0), 0);
+            io_uring_sqe_set_data64(sqe, core::UserData::pack(kOpListenerCancel, static_cast<std::uint32_t>(li), 0));
+        }
+        l.backoff = true;
+        worker_->timers().arm(l.retry, worker_->now() + kAcceptBackoffMs);
+        return;
+    } else if (cqe.res != -ECANCELED) {
+        stats_.accept_errors.add();
+    }
+    if (!l.armed) {
+        if (stopping_ || l.closing) {
+            listener_down(l);
+        } else if (!l.paused && !l.backoff) {
+            arm_accept(li);
+        }
+    }
+}
+
+void WorkerRuntime::listener_down(Listener& l) noexcept {
+    // Closed only once no accept is in flight on it, so its number cannot be reused under us.
+    if (l.fd >= 0 && l.owned) ::close(l.fd);
+    l.fd = -1;
+}
+
+void WorkerRuntime::resume_listeners() noexcept {
+    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+        Listener& l = listeners_[i];
+        if (!l.paused) continue;
+        int limit = fe_limit_[l.proxy];
+        if (limit > 0 && stats_.proxies[l.proxy].cur_conn.read() >= static_cast<std::uint64_t>(limit)) continue;
+        l.paused = false;
+        arm_accept(static_cast<int>(i));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+void WorkerRuntime::start_session(int li, int fd) noexcept {
+    Listener& l = listeners_[li];
+    const int fe = l.proxy;
+    const auto& px = snap_.proxies[fe];
+    if (stopping_) {
+        ::close(fd);
+        return;
+    }
+    std::uint32_t slot = sessions_.acquire();
+    if (slot == core::Slab<TcpSession>::kNone) {
+        stats_.sessions_refused.add();
+        ::close(fd);
+        return;
+    }
+    TcpSession& s = sessions_[slot];
+    s = TcpSession{};
+    s.slot = slot;
+    s.cfd = fd;
+    s.listener = li;
+    s.frontend = fe;
+    s.last_activity = worker_->now();
+    auto& fc = stats_.proxies[fe];
+    fc.cur_conn.add();
+    fc.cum_conn.add();
+
+    // Frontend maxconn: stop accepting on this worker until a session ends (HAProxy keeps the
+    // extra clients in the listen backlog the same way).
+    int limit = fe_limit_[fe];
+    if (limit > 0 && fc.cur_conn.read() >= static_cast<std::uint64_t>(limit) && l.armed && !l.paused) {
+        l.paused = true;
+        io_uring_sqe* sqe = worker_->ring().sqe();
+        io_uring_prep_cancel64(sqe, core::UserData::pack(kOpAccept, static_cast<std::uint32_t>(li), 0), 0);
+        io_uring_sqe_set_data64(sqe, core::UserData::pack(kOpListenerCancel, static_cast<std::uint32_t>(li), 0));
+    }
+
+    // tcp-request connection rules, in order; the first whose condition holds decides.
+    TcpFetch ctx(shared_, s);
+    for (const auto& r : px.tcp_request_connection) {
+        if (!evaluate(r.cond, px, ctx)) continue;
+        if (r.action == conf::Rule::Action::reject) {
+            fc.denied_conn.add();
+            s.state = TcpState::closing;
+            release_if_idle(s);
+            return;
+        }
+        break;   // accept
+    }
+    if (!choose_backend(s)) {
+        fc.no_server.add();
+        s.state = TcpState::closing;
+        release_if_idle(s);
+        return;
+    }
+    const auto& be = snap_.proxies[s.backend];
+    s.retries_left = be.retries;
+    stats_.proxies[s.backend].cur_conn.add();
+    stats_.proxies[s.backend].cum_conn.add();
+    connect_server(s, -1);
+}
+
+bool WorkerRuntime::choose_backend(TcpSession& s) noexcept {
+    const auto& px = snap_.proxies[s.frontend];
+    TcpFetch ctx(shared_, s);
+    for (const auto& ub : px.use_backends) {
+        if (ub.backend >= 0 && evaluate(ub.cond, px, ctx)) {
+            s.backend = ub.backend;
+            return balancers_[s.backend] != nullptr;
+        }
+    }
+    if (px.default_backend >= 0) s.backend = px.default_backend;
+    else if (px.is_backend) s.backend = s.frontend;   // a listen section is its own backend
+    return s.backend >= 0 && balancers_[s.backend] != nullptr;
+}
+
+void WorkerRuntime::connect_server(TcpSession& s, int avoid, int force) noexcept {
+    const auto& be = snap_.proxies[s.backend];
+    Balancer& bal = *balancers_[s.backend];
+    if (be.balance == conf::Balance::source && !s.src_known) {
+        TcpFetch ctx(shared_, s);
+        Sample tmp{};
+        conf::FetchCall f;
+        f.id = conf::FetchId::src;
+        ctx.fetch(f, 0, tmp);
+    }
+    int srv = force >= 0 ? force : bal.pick(s.src, avoid);
+    if (srv < 0) {
+        stats_.proxies[s.backend].no_server.add();
+        SKJOLD_LOG(debug, "backend {}: no server available", be.name);
+        abort_session(s);
+        return;
+    }
+    s.server = srv;
+    bal.on_connect(srv);
+    auto& sc = stats_.servers[s.backend][srv];
+    sc.cur_conn.add();
+    sc.cum_conn.add();
+
+    core::SockAddr& addr = s.server_sa;
+    addr = be.servers[srv].addr;
+    if (addr.port() == 0) {   // no port on the server line: the port the client connected to
+        TcpFetch ctx(shared_, s);
+        Sample tmp{};
+        conf::FetchCall f;
+        f.id = conf::FetchId::dst_port;
+        if (ctx.fetch(f, 0, tmp)) addr.set_port(static_cast<std::uint16_t>(tmp.i));
+    }
+    s.sfd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s.sfd < 0) {
+        stats_.sessions_refused.add();
+        s.state = TcpState::connecting;
+        connect_failed(s);
+        return;
+    }
+    s.state = TcpState::connecting;
+    io_uring_sqe* sqe = worker_->ring().sqe();
+    io_uring_prep_connect(sqe, s.sfd, addr.sa(), addr.len);
+    io_uring_sqe_set_data64(sqe, udata(s, kOpConnect));
+    ++s.inflight;
+    std::int64_t ct = be.timeouts.connect;
+    if (ct >= 0) worker_->timers().arm(s.timer, worker_->now() + static_cast<std::uint64_t>(ct));
+}
+
+void WorkerRuntime::on_connect(TcpSession& s, int res) noexcept {
+    --s.inflight;
+    if (s.aborting) {
+        release_if_idle(s);
+        return;
+    }
+    worker_->timers().cancel(s.timer);
+    if (res == 0) {
+        start_relay(s);
+        return;
+    }
+    auto& sc = stats_.servers[s.backend][s.server];
+    sc.conn_errors.add();
+    stats_.proxies[s.backend].conn_errors.add();
+    SKJOLD_LOG(debug, "connect to {}/{} failed: {}", snap_.proxies[s.backend].name,
+               snap_.proxies[s.backend].servers[s.server].name, res == -ECANCELED ? "timeout" : std::strerror(-res));
+    connect_failed(s);
+}
+
+void WorkerRuntime::connect_failed(TcpSession& s) noexcept {
+    if (s.sfd >= 0) {
+        ::close(s.sfd);
+        s.sfd = -1;
+    }
+    const auto& be = snap_.proxies[s.backend];
+    int failed = s.server;
+    balancers_[s.backend]->on_release(failed);
+    stats_.servers[s.backend][failed].cur_conn.sub();
+    if (s.retries_left <= 0) {
+        abort_session(s);
+        return;
+    }
+    --s.retries_left;
+    stats_.proxies[s.backend].retries.add();
+    // HAProxy's `option redispatch` default (interval -1): the last retry goes to another
+    // server. Retries to the same server wait min(timeout connect, 1 s) first, as HAProxy does
+    // so a restarting server is not hammered; a redispatch goes at once.
+    if (be.option_redispatch && s.retries_left == 0) {
+        stats_.proxies[s.backend].redispatches.add();
+        connect_server(s, failed);
+        return;
+    }
+    std::int64_t wait = min_set(be.timeouts.connect, 1000);
+    s.state = TcpState::retry_wait;
+    s.server = failed;
+    worker_->timers().arm(s.timer, worker_->now() + static_cast<std::uint64_t>(wait));
+}
+
+void WorkerRuntime::start_relay(TcpSession& s) noexcept {
+    s.state = TcpState::relaying;
+    const auto& fe = snap_.proxies[s.frontend];
+    const auto& be = snap_.proxies[s.backend];
+    // One inactivity timeout for the tunnel: `timeout tunnel` when set, else the smaller of
+    // `timeout client` and `timeout server` (HAProxy's tunnel rule; see skjold.cfg(5)).
+    s.idle_timeout = be.timeouts.tunnel >= 0 ? be.timeouts.tunnel
+                                             : min_set(fe.timeouts.client, be.timeouts.server);
+    s.last_activity = worker_->now();
+    arm_idle_timer(s);
+    arm_recv(s, true);
+    arm_recv(s, false);
+}
+
+void WorkerRuntime::arm_idle_timer(TcpSession& s) noexcept {
+    if (s.idle_timeout >= 0)
+        worker_->timers().arm(s.timer, s.last_activity + static_cast<std::uint64_t>(s.idle_timeout));
+}
+
+void WorkerRuntime::arm_recv(TcpSession& s, bool client_side) noexcept {
+    Direction& d = client_side ? s.c2s : s.s2c;
+    if (d.recv_armed || d.eof || s.aborting || d.q.bytes >= kLowWater) return;
+    io_uring_sqe* sqe = worker_->ring().sqe();
+    io_uring_prep_recv_multishot(sqe, client_side ? s.cfd : s.sfd, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = worker_->buffers().group();
+    io_uring_sqe_set_data64(sqe, udata(s, client_side ? kOpRecvClient : kOpRecvServer));
+    d.recv_armed = true;
+    d.cancel_sent = false;
+    d.starved = false;
+    ++s.inflight;
+}
+
+void WorkerRuntime::kick_send(TcpSession& s, bool to_server) noexcept {
+    Direction& d = to_server ? s.c2s : s.s2c;
+    if (d.send_inflight || d.q.empty() || s.aborting) return;
+    auto& br = worker_->buffers();
+    auto& m = br.meta(d.q.head);
+    io_uring_sqe* sqe = worker_->ring().sqe();
+    io_uring_prep_send(sqe, to_server ? s.sfd : s.cfd, br.data(d.q.head) + m.off, m.len - m.off, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, udata(s, to_server ? kOpSendServer : kOpSendClient));
+    d.send_inflight = true;
+    ++s.inflight;
+}
+
+void WorkerRuntime::on_recv(TcpSession& s, bool client_side, const io_uring_cqe& cqe) noexcept {
+    Direction& d = client_side ? s.c2s : s.s2c;
+    auto& br = worker_->buffers();
+    const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
+    if (!more) {
+        d.recv_armed = false;
+        --s.inflight;
+    }
+    if (cqe.flags & IORING_CQE_F_BUFFER) {
+        auto bid = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+        br.taken();
+        if (cqe.res <= 0 || s.aborting) br.recycle(bid);
+        else d.q.push(br, bid, static_cast<std::uint32_t>(cqe.res));
+    }
+    if (s.aborting) {
+        release_if_idle(s);
+        return;
+    }
+    if (cqe.res > 0) {
+        s.last_activity = worker_->now();
+        auto& pc = stats_.proxies[s.frontend];
+        if (client_side) pc.bytes_in.add(static_cast<std::uint64_t>(cqe.res));
+        else pc.bytes_out.add(static_cast<std::uint64_t>(cqe.res));
+        kick_send(s, client_side);
+        if (d.recv_armed && !d.cancel_sent && d.q.bytes >= kHighWater) {
+            // Backpressure: the other side is not taking bytes as fast as this one sends them.
+            cancel_op(s, client_side ? kOpRecvClient : kOpRecvServer);
+            d.cancel_sent = true;
+        }
+        if (!more) arm_recv(s, client_side);
+        return;
+    }
+    if (cqe.res == 0) {
+        d.eof = true;
+        maybe_finish(s);
+        return;
+    }
+    if (cqe.res == -ENOBUFS) {
+        // The worker's buffer ring ran dry: wait for buffers to come back, then re-arm.
+        d.starved = true;
+        starved_.push_back(s.slot);
+        return;
+    }
+    if (cqe.res == -ECANCELED) {
+        arm_recv(s, client_side);   // re-armed only once the queue is below the low mark
+        return;
+    }
+    abort_session(s);   // ECONNRESET and friends
+}
+
+void WorkerRuntime::on_send(TcpSession& s, bool to_server, int res) noexcept {
+    Direction& d = to_server ? s.c2s : s.s2c;
+    --s.inflight;
+    d.send_inflight = false;
+    if (s.aborting) {
+        release_if_idle(s);
+        return;
+    }
+    if (res <= 0) {
+        abort_session(s);
+        return;
+    }
+    d.q.consume(worker_->buffers(), static_cast<std::uint32_t>(res));
+    s.last_activity = worker_->now();
+    kick_send(s, to_server);
+    arm_recv(s, to_server);   // the source of this direction: client when sending to the server
+    maybe_finish(s);
+}
+
+void WorkerRuntime::maybe_finish(TcpSession& s) noexcept {
+    // Half-close: once a side's FIN has been received and everything before it was sent on,
+    // shut the other side's write half; the reply still flows back.
+    auto propagate = [&](Direction& d, int dst) {
+        if (d.eof && !d.shut && d.q.empty() && !d.send_inflight) {
+            ::shutdown(dst, SHUT_WR);
+            d.shut = true;
+            const auto& fe = snap_.proxies[s.frontend];
+            const auto& be = snap_.proxies[s.backend];
+            std::int64_t fin = min_set(fe.timeouts.client_fin, be.timeouts.server_fin);
+            if (fin >= 0) s.idle_timeout = min_set(s.idle_timeout, fin);
+        }
+    };
+    propagate(s.c2s, s.sfd);
+    propagate(s.s2c, s.cfd);
+    if (s.c2s.shut && s.s2c.shut) {
+        s.state = TcpState::closing;
+        worker_->timers().cancel(s.timer);
+        release_if_idle(s);
+    }
+}
+
+void WorkerRuntime::cancel_op(TcpSession& s, std::uint8_t op) noexcept {
+    io_uring_sqe* sqe = worker_->ring().sqe();
+    io_uring_prep_cancel64(sqe, udata(s, op), 0);
+    io_uring_sqe_set_data64(sqe, udata(s, kOpCancel));
+    ++s.inflight;
+}
+
+void WorkerRuntime::abort_session(TcpSession& s) noexcept {
+    if (s.aborting) return;
+    s.aborting = true;
+    s.state = TcpState::closing;
+    worker_->timers().cancel(s.timer);
+    // Cancel everything in flight on both sockets; the slot is freed when the last
+    // completion has come back (release_if_idle).
+    for (int fd : {s.cfd, s.sfd}) {
+        if (fd < 0) continue;
+        io_uring_sqe* sqe = worker_->ring().sqe();
+        io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+        io_uring_sqe_set_data64(sqe, udata(s, kOpCancel));
+        ++s.inflight;
+    }
+    release_if_idle(s);
+}
+
+void WorkerRuntime::release_if_idle(TcpSession& s) noexcept {
+    if (s.inflight != 0 || s.state != TcpState::closing) return;
+    auto& br = worker_->buffers();
+    s.c2s.q.clear(br);
+    s.s2c.q.clear(br);
+    worker_->timers().cancel(s.timer);
+    if (s.cfd >= 0) ::close(s.cfd);
+    if (s.sfd >= 0) ::close(s.sfd);
+    if (s.backend >= 0) {
+        stats_.proxies[s.backend].cur_conn.sub();
+        if (s.server >= 0 && s.sfd >= 0) {
+            balancers_[s.backend]->on_release(s.server);
+            stats_.servers[s.backend][s.server].cur_conn.sub();
+        }
+    }
+    stats_.proxies[s.frontend].cur_conn.sub();
+    s.cfd = s.sfd = -1;
+    s.state = TcpState::free;
+    sessions_.release(s.slot);
+    if (!listeners_.empty()) resume_listeners();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loop callbacks
+
+void WorkerRuntime::on_completion(const io_uring_cqe& cqe) noexcept {
+    auto ud = core::UserData::unpack(cqe.user_data);
+    if (ud.op == kOpAccept) {
+        on_accept(static_cast<int>(ud.slot), cqe);
+        return;
+    }
+    if (ud.op == kOpListenerCancel) return;
+    if (!sessions_.live(ud.slot, ud.gen)) {
+        // Cannot happen while inflight counting holds; keep the buffer ring whole regardless.
+        if (cqe.flags & IORING_CQE_F_BUFFER) {
+            worker_->buffers().taken();
+            worker_->buffers().recycle(static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
+        }
+        return;
+    }
+    TcpSession& s = sessions_[ud.slot];
+    switch (ud.op) {
+    case kOpRecvClient: on_recv(s, true, cqe); break;
+    case kOpRecvServer: on_recv(s, false, cqe); break;
+    case kOpSendServer: on_send(s, true, cqe.res); break;
+    case kOpSendClient: on_send(s, false, cqe.res); break;
+    case kOpConnect: on_connect(s, cqe.res); break;
+    case kOpCancel:
+        --s.inflight;
+        release_if_idle(s);
+        break;
+    default: break;
+    }
+}
+
+void WorkerRuntime::on_timer(core::TimerNode* node) noexcept {
+    for (auto& l : listeners_) {
+        if (node == &l.retry) {
+            l.backoff = false;
+            if (!l.armed && !l.paused && !stopping_) arm_accept(static_cast<int>(&l - listeners_.data()));
+            return;
+        }
+    }
+    TcpSession& s = session_of(node);
+    switch (s.state) {
+    case TcpState::connecting:
+        // timeout connect: cancel the connect; its completion (-ECANCELED) retries or gives up.
+        stats_.proxies[s.backend].timeouts.add();
+        cancel_op(s, kOpConnect);
+        break;
+    case TcpState::retry_wait:
+        connect_server(s, -1, s.server);
+        break;
+    case TcpState::relaying:
+        if (worker_->now() - s.last_activity >= static_cast<std::uint64_t>(s.idle_timeout)) {
+            stats_.proxies[s.frontend].timeouts.add();
+            abort_session(s);
+        } else {
+            arm_idle_timer(s);
+        }
+        break;
+    default: break;
+    }
+}
+
+void WorkerRuntime::after_batch() noexcept {
+    if (!starved_.empty() && worker_->buffers().available() > worker_->buffers().count() / 4) {
+        for (std::uint32_t slot : starved_) {
+            TcpSession& s = sessions_[slot];
+            if (s.state != TcpState::relaying || s.aborting) continue;
+            if (s.c2s.starved) arm_recv(s, true);
+            if (s.s2c.starved) arm_recv(s, false);
+        }
+        starved_.clear();
+    }
+}
+
+void WorkerRuntime::on_message(const core::Message& m) noexcept {
+    if (m.kind == kMsgStop && !stopping_) {
+        stopping_ = true;
+        for (std::size_t i = 0; i < listeners_.size(); ++i) {
+            Listener& l = listeners_[i];
+            worker_->timers().cancel(l.retry);
+            if (l.armed) {
+                io_uring_sqe* sqe = worker_->ring().sqe();
+                io_uring_prep_cancel64(sqe, core::UserData::pack(kOpAccept, static_cast<std::uint32_t>(i), 0), 0);
+                io_uring_sqe_set_data64(sqe, core::UserData::pack(kOpListenerCancel, static_cast<std::uint32_t>(i), 0));
+            } else {
+                listener_down(l);
+            }
+        }
+    } else if (m.kind == kMsgHardStop) {
+        stopping_ = true;
+        sessions_.for_each_live([&](std::uint32_t, TcpSession& s) { abort_session(s); });
+    }
+}
+
+}  // namespace skjold::proxy

@@ -1,0 +1,101 @@
+#pragma once
+// The proxy side of one worker: its listeners, its sessions, its balancers, its counters.
+// Owner: the worker thread. The control thread reaches it only through the mailbox
+// (messages below) and reads its counters.
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "core/mailbox.hh"
+#include "core/slab.hh"
+#include "core/worker.hh"
+#include "proxy/balancer.hh"
+#include "proxy/shared.hh"
+#include "proxy/tcp_session.hh"
+
+namespace skjold::proxy {
+
+enum MsgKind : std::uint32_t {
+    kMsgStop = 1,        // stop accepting; finish sessions in flight, then leave the loop
+    kMsgHardStop = 2,    // abort every session now
+};
+
+class WorkerRuntime final : public core::Worker::Handler {
+public:
+    struct ListenerFd {
+        int fd = -1;
+        int proxy = -1;
+        bool owned = false;       // this worker closes it at stop (a shared unix fd: the process does)
+    };
+    WorkerRuntime(Shared& shared, unsigned index, std::vector<ListenerFd> listeners);
+    ~WorkerRuntime();
+
+    // Runs on the worker's own thread: ring set-up, then the loop until stopped.
+    // Sets ready() (or failed()) once set-up is done.
+    void thread_main(int cpu) noexcept;
+    core::Mailbox& mailbox() noexcept { return mailbox_; }
+    enum class Phase : int { starting, running, failed, done };
+    Phase phase() const noexcept { return static_cast<Phase>(phase_.load(std::memory_order_acquire)); }
+    const std::string& failure() const noexcept { return failure_; }
+
+    // core::Worker::Handler
+    void on_completion(const io_uring_cqe& cqe) noexcept override;
+    void on_message(const core::Message& m) noexcept override;
+    void on_timer(core::TimerNode* node) noexcept override;
+    void after_batch() noexcept override;
+    bool finished() const noexcept override;
+
+    // Used by the session's FetchContext.
+    Shared& shared() noexcept { return shared_; }
+
+private:
+    struct Listener {
+        int fd = -1;
+        int proxy = -1;
+        bool owned = false;
+        bool armed = false;       // multishot accept in flight
+        bool closing = false;
+        bool paused = false;      // frontend maxconn reached
+        bool backoff = false;     // out of descriptors: retried by the timer
+        core::TimerNode retry;
+    };
+
+    void arm_accept(int li) noexcept;
+    void on_accept(int li, const io_uring_cqe& cqe) noexcept;
+    void start_session(int li, int fd) noexcept;
+    bool choose_backend(TcpSession& s) noexcept;
+    void connect_server(TcpSession& s, int avoid, int force = -1) noexcept;
+    void listener_down(Listener& l) noexcept;
+    void on_connect(TcpSession& s, int res) noexcept;
+    void connect_failed(TcpSession& s) noexcept;
+    void start_relay(TcpSession& s) noexcept;
+    void arm_recv(TcpSession& s, bool client_side) noexcept;
+    void kick_send(TcpSession& s, bool to_server) noexcept;
+    void on_recv(TcpSession& s, bool client_side, const io_uring_cqe& cqe) noexcept;
+    void on_send(TcpSession& s, bool to_server, int res) noexcept;
+    void maybe_finish(TcpSession& s) noexcept;
+    void abort_session(TcpSession& s) noexcept;
+    void release_if_idle(TcpSession& s) noexcept;
+    void arm_idle_timer(TcpSession& s) noexcept;
+    void cancel_op(TcpSession& s, std::uint8_t op) noexcept;
+    void resume_listeners() noexcept;
+    std::uint64_t udata(const TcpSession& s, std::uint8_t op) const noexcept;
+
+    Shared& shared_;
+    const conf::Snapshot& snap_;
+    unsigned index_;
+    core::Mailbox mailbox_;
+    std::unique_ptr<core::Worker> worker_;
+    std::vector<Listener> listeners_;
+    core::Slab<TcpSession> sessions_;
+    std::vector<std::unique_ptr<Balancer>> balancers_;   // by proxy index; null for frontends
+    WorkerStats& stats_;
+    std::vector<int> fe_limit_;                          // per proxy: this worker's maxconn share
+    std::vector<std::uint32_t> starved_;                 // sessions waiting for receive buffers
+    std::atomic<int> phase_{0};
+    std::string failure_;
+    bool stopping_ = false;
+};
+
+}  // namespace skjold::proxy
