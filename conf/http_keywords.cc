@@ -1,11 +1,11 @@
 // Handlers for HTTP rules (http-request / http-response), option forwardfor, option httpchk and
 // http-check (configuration.txt 4.2). The runtime for all of them is the L7 issue's; here they
 // are parsed, validated and stored.
-#include <arpa/inet.h>
 #include <regex.h>
 
 #include "conf/handlers.hh"
 #include "conf/values.hh"
+#include "geo/address.hh"
 
 namespace skjold::conf::kw {
 
@@ -13,23 +13,8 @@ namespace {
 
 bool is_cond_word(const std::string& w) { return w == "if" || w == "unless"; }
 
-// "a.b.c.d", "a.b.c.d/len", "a.b.c.d/m.m.m.m", "v6", "v6/len".
-bool valid_network(const std::string& s) {
-    std::string addr = s, mask;
-    if (auto slash = s.find('/'); slash != std::string::npos) {
-        addr = s.substr(0, slash);
-        mask = s.substr(slash + 1);
-    }
-    in_addr a4{};
-    in6_addr a6{};
-    bool v4 = inet_pton(AF_INET, addr.c_str(), &a4) == 1;
-    bool v6 = !v4 && inet_pton(AF_INET6, addr.c_str(), &a6) == 1;
-    if (!v4 && !v6) return false;
-    if (mask.empty()) return s.find('/') == std::string::npos;
-    if (v4 && inet_pton(AF_INET, mask.c_str(), &a4) == 1) return true;
-    auto len = parse_int(mask, 0, v4 ? 32 : 128);
-    return len.has_value();
-}
+// The same syntax as `src` patterns (geo::parse_prefix), so the runtime reads it the same way.
+bool valid_network(const std::string& s) { return geo::parse_prefix(s).has_value(); }
 
 bool valid_status_list(const std::string& s) {
     // "200", "200-399", "200,302,400-404"
@@ -175,7 +160,16 @@ void http_rule(ParseContext& ctx, Args args) {
     else if (action == "redirect") redirect(ctx, args, r);
     else header_rule(ctx, args, r, action);
     if (ctx.failed()) return;
-    (request ? ctx.px->http_request : ctx.px->http_response).push_back(std::move(r));
+    auto& rules = request ? ctx.px->http_request : ctx.px->http_response;
+    if (!rules.empty()) {
+        const Rule& prev = rules.back();
+        bool final = prev.action == Rule::Action::deny || prev.action == Rule::Action::return_ ||
+                     prev.action == Rule::Action::redirect;
+        if (final && !prev.cond.present)
+            ctx.warn_plain(std::string("previous '") + (request ? "http-request" : "http-response") +
+                           "' action is final and has no condition attached, further entries are NOOP");
+    }
+    rules.push_back(std::move(r));
     ctx.section.has_rules = true;
 }
 

@@ -54,7 +54,7 @@ const KeywordInfo kTable[] = {
     {"log", DFB, "global | TARGET [len N] [format raw|rfc3164|rfc5424] FACILITY [LEVEL [MINLEVEL]]", kw::proxy_log,
      "Log to the global targets or to TARGET; 'no log' clears inherited targets.", "log", kNegatable},
     {"option httplog", D | F, "", kw::log_format_option, "HTTP access log format.", "http"},
-    {"option tcplog", DFB, "", kw::log_format_option, "TCP access log format.", ""},
+    {"option tcplog", D | F, "", kw::log_format_option, "TCP access log format.", ""},
     {"option dontlognull", D | F, "", kw::flag_option, "Do not log connections that sent no data.", "", kNegatable},
     {"option log-health-checks", D | B, "", kw::flag_option, "Log every health check state change.", "health", kNegatable},
     {"disabled", DFB, "", kw::disabled, "Disable the proxy (no listener, nbsrv() is 0).", ""},

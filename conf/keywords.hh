@@ -41,7 +41,8 @@ struct KeywordInfo {
     std::string_view synopsis;   // arguments after the name
     KeywordHandler handler = nullptr;
     std::string_view doc;        // one line
-    std::string_view feature;    // "" or the feature every use of the keyword needs
+    std::string_view feature;    // "" or the features (comma-separated) every use needs; the
+                                 // handler may record more (mode http, bind ssl, server check)
     std::uint8_t flags = 0;      // KeywordFlag bits
 };
 

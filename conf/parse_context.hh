@@ -25,7 +25,8 @@ struct SectionState {
     bool named = false;                 // defaults with a name
     bool log_global_seen = false;
     bool check_send_seen = false, check_expect_seen = false;
-    bool has_rules = false;             // a named defaults with acl / rules (HAProxy's "(!)")
+    bool has_rules = false;             // tcp-request / http-request / http-response rules written
+                                        // (a defaults section with rules has usage limits)
 };
 
 class ParseContext {

@@ -311,6 +311,9 @@ void Parser::check_proxy(Proxy& px) {
         for (auto& ub : px.use_backends) check_backend_ref(px, ub.name, ub.loc, "use_backend", ub.backend);
         if (px.binds.empty() && !px.disabled)
             warn(who + " has no 'bind' directive; declare it as a backend if this was intended");
+        if (px.is_backend && !px.servers.empty() && !px.default_backend_name.empty())
+            warn("in " + who + ", the 'default_backend' rule always has precedence over the servers, which will "
+                 "never be used");
     }
     if (px.mode == Mode::tcp) {
         if (px.option_httplog && px.is_frontend) {

@@ -141,6 +141,13 @@ void balance(ParseContext& ctx, Args args) {
     ctx.px->balance = b;
 }
 
+// An ACL expression whose fetch needs an HTTP request, or whose converter needs the geo
+// tables, is a use of that feature on the line that wrote it.
+static void tag_acl_expr(ParseContext& ctx, const AclExpr& e) {
+    if (e.needs_http) ctx.use("http", "acl " + e.keyword);
+    if (e.uses_geo) ctx.use("geoip", "acl " + e.keyword + " (map_ip/geoip converter)");
+}
+
 bool parse_rule_condition(ParseContext& ctx, Args args, std::size_t pos, Condition& cond) {
     if (pos >= args.size()) return true;
     if (args[pos] != "if" && args[pos] != "unless") {
@@ -151,11 +158,14 @@ bool parse_rule_condition(ParseContext& ctx, Args args, std::size_t pos, Conditi
         ctx.error("missing condition after '" + args[pos] + "'");
         return false;
     }
+    std::size_t before = ctx.px->acls.size();
     auto r = parse_condition(*ctx.px, args.subspan(pos), SourceLocRef{ctx.loc.file, ctx.loc.line});
     if (!r) {
         ctx.error(r.error());
         return false;
     }
+    for (std::size_t i = before; i < ctx.px->acls.size(); ++i)   // anonymous `{ ... }` ACLs
+        for (const auto& e : ctx.px->acls[i].exprs) tag_acl_expr(ctx, e);
     cond = std::move(*r);
     return true;
 }
@@ -166,7 +176,12 @@ void acl(ParseContext& ctx, Args args) {
         ctx.error("invalid ACL name '" + args[0] + "' (letters, digits, '-', '_', '.', ':')");
         return;
     }
-    if (auto err = add_acl(*ctx.px, args, SourceLocRef{ctx.loc.file, ctx.loc.line})) ctx.error(*err);
+    if (auto err = add_acl(*ctx.px, args, SourceLocRef{ctx.loc.file, ctx.loc.line})) {
+        ctx.error(*err);
+        return;
+    }
+    for (const auto& a : ctx.px->acls)
+        if (a.name == args[0] && !a.exprs.empty()) tag_acl_expr(ctx, a.exprs.back());
 }
 
 void use_backend(ParseContext& ctx, Args args) {

@@ -8,7 +8,9 @@
 //     '/', '?' for dir) or the ends of the value; delimiters around the pattern are ignored
 //     (pattern.c match_word());
 //   - `method`: a request with one of the eight known methods matches only the exact (case-
-//     sensitive) name even with -i; other methods compare as strings (pat_match_meth()).
+//     sensitive) name even with -i; other methods compare as strings (pat_match_meth());
+//   - `hdr` without a header name never matches (smp_fetch_hdr() returns no sample).
+// Both last points were checked with curl against HAProxy 2.6.12 in a network namespace.
 #include "proxy/acl_eval.hh"
 
 #include <arpa/inet.h>
@@ -280,8 +282,8 @@ bool expr_matches(const conf::AclExpr& e, FetchContext& ctx) noexcept {
         if (e.fetch.id == conf::FetchId::always_true || e.fetch.id == conf::FetchId::always_false) {
             w.s.type = SampleType::boolean;
             w.s.b = e.fetch.id == conf::FetchId::always_true;
-        } else if (!ctx.fetch(e.fetch, index, w.s)) {
-            return false;
+        } else if ((e.fetch.id == conf::FetchId::hdr && e.fetch.arg.empty()) || !ctx.fetch(e.fetch, index, w.s)) {
+            return false;   // hdr without a name: smp_fetch_hdr() returns no sample (HAProxy 2.6, verified)
         }
         bool ok = true;
         for (const auto& c : e.converters)

@@ -27,7 +27,8 @@ class FetchContext {   // implemented by sessions (tcp now, http later)
 public:
     // Fills `out` for fetch `f`; false when the sample does not exist. Multi-valued fetches
     // (hdr: every occurrence, HAProxy semantics: each comma-separated value of each header
-    // line, f.occ selecting one when non-zero) are walked with index 0,1,2... until false;
+    // line, f.occ selecting one when non-zero; never asked when f.arg is empty) are walked
+    // with index 0,1,2... until false;
     // single-valued fetches are only asked for index 0. always_true/always_false never reach
     // the context. nbsrv/be_conn/fe_conn/srv_is_up use f.backend/f.server (resolved at load).
     virtual bool fetch(const conf::FetchCall& f, std::size_t index, Sample& out) noexcept = 0;

@@ -116,8 +116,10 @@ WorkerRuntime::WorkerRuntime(Shared& shared, unsigned index, std::vector<Listene
     : shared_(shared),
       snap_(*shared.snap),
       index_(index),
-      sessions_(static_cast<std::uint32_t>(share_of(shared.global_maxconn, index, shared.nworkers) + 64)),
-      stats_(*shared.stats[index]) {
+      // A few slots over the limit: accepts already completed when the pause takes effect.
+      sessions_(static_cast<std::uint32_t>(share_of(shared.global_maxconn, index, shared.nworkers) + 16)),
+      stats_(*shared.stats[index]),
+      global_limit_(share_of(shared.global_maxconn, index, shared.nworkers)) {
     listeners_.resize(listeners.size());
     for (std::size_t i = 0; i < listeners.size(); ++i) {
         listeners_[i].fd = listeners[i].fd;
@@ -217,12 +219,28 @@ void WorkerRuntime::listener_down(Listener& l) noexcept {
     l.fd = -1;
 }
 
+bool WorkerRuntime::over_limit(const Listener& l) const noexcept {
+    int fe = fe_limit_[l.proxy];
+    if (fe > 0 && stats_.proxies[l.proxy].cur_conn.read() >= static_cast<std::uint64_t>(fe)) return true;
+    return global_limit_ > 0 && sessions_.in_use() >= static_cast<std::uint32_t>(global_limit_);
+}
+
+// maxconn (frontend or global) reached: stop accepting on this listener until a session ends;
+// HAProxy keeps the extra clients waiting in the listen backlog the same way.
+void WorkerRuntime::pause_listener(int li) noexcept {
+    Listener& l = listeners_[li];
+    if (l.paused) return;
+    l.paused = true;
+    if (!l.armed) return;
+    io_uring_sqe* sqe = worker_->ring().sqe();
+    io_uring_prep_cancel64(sqe, core::UserData::pack(kOpAccept, static_cast<std::uint32_t>(li), 0), 0);
+    io_uring_sqe_set_data64(sqe, core::UserData::pack(kOpListenerCancel, static_cast<std::uint32_t>(li), 0));
+}
+
 void WorkerRuntime::resume_listeners() noexcept {
     for (std::size_t i = 0; i < listeners_.size(); ++i) {
         Listener& l = listeners_[i];
-        if (!l.paused) continue;
-        int limit = fe_limit_[l.proxy];
-        if (limit > 0 && stats_.proxies[l.proxy].cur_conn.read() >= static_cast<std::uint64_t>(limit)) continue;
+        if (!l.paused || over_limit(l)) continue;
         l.paused = false;
         arm_accept(static_cast<int>(i));
     }
@@ -256,15 +274,8 @@ void WorkerRuntime::start_session(int li, int fd) noexcept {
     fc.cur_conn.add();
     fc.cum_conn.add();
 
-    // Frontend maxconn: stop accepting on this worker until a session ends (HAProxy keeps the
-    // extra clients in the listen backlog the same way).
-    int limit = fe_limit_[fe];
-    if (limit > 0 && fc.cur_conn.read() >= static_cast<std::uint64_t>(limit) && l.armed && !l.paused) {
-        l.paused = true;
-        io_uring_sqe* sqe = worker_->ring().sqe();
-        io_uring_prep_cancel64(sqe, core::UserData::pack(kOpAccept, static_cast<std::uint32_t>(li), 0), 0);
-        io_uring_sqe_set_data64(sqe, core::UserData::pack(kOpListenerCancel, static_cast<std::uint32_t>(li), 0));
-    }
+    for (std::size_t i = 0; i < listeners_.size(); ++i)
+        if (!listeners_[i].paused && over_limit(listeners_[i])) pause_listener(static_cast<int>(i));
 
     // tcp-request connection rules, in order; the first whose condition holds decides.
     TcpFetch ctx(shared_, s);
@@ -553,6 +564,8 @@ void WorkerRuntime::abort_session(TcpSession& s) noexcept {
     // completion has come back (release_if_idle).
     for (int fd : {s.cfd, s.sfd}) {
         if (fd < 0) continue;
+        // shutdown also ends the operations a kernel without IORING_ASYNC_CANCEL_FD keeps.
+        ::shutdown(fd, SHUT_RDWR);
         io_uring_sqe* sqe = worker_->ring().sqe();
         io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
         io_uring_sqe_set_data64(sqe, udata(s, kOpCancel));

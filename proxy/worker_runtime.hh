@@ -80,6 +80,8 @@ private:
     void arm_idle_timer(TcpSession& s) noexcept;
     void cancel_op(TcpSession& s, std::uint8_t op) noexcept;
     void resume_listeners() noexcept;
+    bool over_limit(const Listener& l) const noexcept;
+    void pause_listener(int li) noexcept;
     std::uint64_t udata(const TcpSession& s, std::uint8_t op) const noexcept;
 
     Shared& shared_;
@@ -92,6 +94,7 @@ private:
     std::vector<std::unique_ptr<Balancer>> balancers_;   // by proxy index; null for frontends
     WorkerStats& stats_;
     std::vector<int> fe_limit_;                          // per proxy: this worker's maxconn share
+    int global_limit_ = 0;                               // this worker's share of global maxconn
     std::vector<std::uint32_t> starved_;                 // sessions waiting for receive buffers
     std::atomic<int> phase_{0};
     std::string failure_;

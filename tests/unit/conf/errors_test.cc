@@ -422,3 +422,25 @@ TEST_CASE("every error of a file is reported, not only the first") {
     CHECK(r.errors[3].line == 7);
     CHECK(r.snapshot == nullptr);
 }
+
+TEST_CASE("HAProxy's conditional blocks are not supported") {
+    auto r = load("global\n  .if defined(HOME)\n  maxconn 10\n  .endif\n");
+    REQUIRE(r.errors.size() == 2);
+    CHECK(r.errors[0].str() == "t.cfg:2: '.if' is not supported");
+    CHECK(r.errors[1].str() == "t.cfg:4: '.endif' is not supported");
+}
+
+TEST_CASE("warnings HAProxy gives for valid but suspicious configurations") {
+    auto r = load("backend b\n  http-check expect status 200\n  timeout connect 1s\n  timeout server 1s\n");
+    ok(r);
+    CHECK(has_warning(r, "t.cfg:1: backend 'b' uses http-check rules without 'option httpchk', so the rules are ignored"));
+    CHECK(has_warning(r, "t.cfg: no frontend or listen section: nothing to listen on"));
+    CHECK(!has_warning(r, "missing timeouts"));
+    REQUIRE(r.snapshot != nullptr);
+    CHECK(r.snapshot->warnings.size() == r.warnings.size());
+
+    auto t = load("listen l\n  bind :1\n  server s 127.0.0.1:2\n");
+    ok(t);
+    CHECK(has_warning(t, "t.cfg:1: missing timeouts for listen 'l': set 'timeout client', 'timeout connect', "
+                         "'timeout server' (without them idle connections are never closed)"));
+}

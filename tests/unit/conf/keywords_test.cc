@@ -116,7 +116,6 @@ backend be_alt
     timeout server 1s
     option httpchk /status
     http-check expect rstatus ^2[0-9]{2}$
-    option tcplog
     server b1 [::1]:8000 weight 0
 
 listen li_tcp
@@ -127,6 +126,11 @@ listen li_tcp
     timeout server 1s
     balance source
     server t1 127.0.0.1:9001
+
+frontend fe_tcp
+    mode tcp
+    bind 127.0.0.1:9100
+    option tcplog
 )";
 
 struct AllFixture {
@@ -439,8 +443,7 @@ TEST_CASE("backend keywords set servers, default-server and health checks") {
     CHECK(alt.httpchk.version == "HTTP/1.0");
     CHECK(alt.httpchk.expect == HttpCheck::Expect::rstatus);
     CHECK(alt.httpchk.expect_arg == "^2[0-9]{2}$");
-    CHECK(alt.option_tcplog);
-    CHECK(!alt.option_httplog);
+    CHECK(alt.option_httplog);   // inherited; meaningful on frontends only
     REQUIRE(alt.servers.size() == 1);
     CHECK(alt.servers[0].addr.to_string() == "[::1]:8000");
     CHECK(alt.servers[0].opt.weight == 0);
@@ -448,6 +451,16 @@ TEST_CASE("backend keywords set servers, default-server and health checks") {
     CHECK(alt.servers[0].opt.inter == 3000);
     CHECK(alt.servers[0].opt.fall == 4);
     CHECK(!alt.servers[0].opt.check);   // be_app's own default-server does not leak into be_alt
+}
+
+TEST_CASE("option tcplog replaces an inherited option httplog") {
+    AllFixture f;
+    const Snapshot& s = ok(f.result);
+    const Proxy& fe = proxy(s, "fe_tcp");
+    CHECK(fe.option_tcplog);
+    CHECK(!fe.option_httplog);
+    CHECK(fe.mode == Mode::tcp);
+    CHECK(!has_warning(f.result, "'option httplog' not usable with frontend 'fe_tcp'"));
 }
 
 TEST_CASE("a listen section has both capabilities") {
@@ -468,6 +481,7 @@ TEST_CASE("a listen section has both capabilities") {
     CHECK(has_warning(f.result, "'option httplog' not usable with listen 'li_tcp' (needs 'mode http')"));
     CHECK(has_warning(f.result, "'option forwardfor' ignored for listen 'li_tcp' as it requires HTTP mode"));
     CHECK(has_warning(f.result, "'monitor-uri' ignored for listen 'li_tcp' as it requires HTTP mode"));
+    CHECK(has_warning(f.result, "in listen 'li_tcp', the 'default_backend' rule always has precedence over the servers"));
 }
 
 TEST_CASE("feature uses name the feature, the line and the keyword") {
@@ -509,7 +523,33 @@ TEST_CASE("feature uses name the feature, the line and the keyword") {
         return u.keyword == "server send-proxy-v2" && u.feature == "proxy-protocol";
     });
     CHECK(named);
-    // Nothing is tagged for plain tcp use: the listen section's lines have no feature use.
+    // Nothing is tagged for plain tcp use: the tcp sections' lines have no feature use.
     int li = line_of(t, "listen li_tcp");
     for (const auto& u : s.feature_uses) CHECK_MESSAGE(u.loc.line < li, u.keyword << " at " << u.loc.str());
+    // A final rule without condition makes the next ones useless: HAProxy's warning.
+    CHECK(has_warning(f.result, "all.cfg:" + std::to_string(line_of(t, "http-request return status 503")) +
+                                    ": previous 'http-request' action is final and has no condition attached"));
+}
+
+TEST_CASE("ACLs whose fetch needs HTTP or whose converter needs the geo tables are feature uses of their line") {
+    Tempdir dir;
+    std::string map = dir.write("map.txt", "10.0.0.0/8 NO\n");
+    auto r = load("frontend f\n  bind :1\n"
+                  "  acl bot hdr_sub(User-Agent) -i curl\n"
+                  "  acl nor src,map_ip(" + map + ") NO\n"
+                  "  acl local src 127.0.0.1\n"
+                  "  tcp-request connection reject if { path_beg /x } METH_GET\n"
+                  "  use_backend b if nor\n"
+                  "backend b\n");
+    const Snapshot& s = ok(r);
+    CHECK(has_feature(s, "http", 3));
+    CHECK(has_feature(s, "geoip", 4));
+    CHECK(!has_feature(s, "http", 5));    // src needs neither
+    CHECK(!has_feature(s, "geoip", 5));
+    CHECK(has_feature(s, "http", 6));     // anonymous ACL and predefined METH_GET
+    int on_line_6 = 0;
+    for (const auto& u : s.feature_uses)
+        if (u.loc.line == 6) ++on_line_6;
+    CHECK(on_line_6 == 2);
+    CHECK(!has_feature(s, "http", 7));
 }

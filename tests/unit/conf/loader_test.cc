@@ -2,6 +2,7 @@
 // two example configurations of CONFIG.md (paths aside), which must load unchanged.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -227,4 +228,38 @@ TEST_CASE("the second CONFIG.md example alone names a backend it does not declar
         if (e.str() == "example2.cfg:5: 'default_backend': no backend named 'oslo_primary' (used by frontend 'http_front')")
             named = true;
     CHECK_MESSAGE(named, all(r.errors));
+}
+
+TEST_CASE("arbitrary bytes never crash the loader and every error names a line of the text") {
+    // Deterministic: a fixed seed and a bounded count. Words are drawn from real keywords and
+    // special characters so that the parser, not only the lexer, sees odd input.
+    static const char* kWords[] = {"global", "defaults", "frontend", "backend", "listen", "bind", "server",
+                                   "option", "timeout", "client", "acl", "use_backend", "if", "unless", "{",
+                                   "}", "\"", "'", "\\", "#", "$", "${", "}", "no", "log", "http-request",
+                                   "deny", ":80", "1.2.3.4:5", "check", "ssl", "crt", "-f", "src", "x", "\t"};
+    std::uint64_t seed = 0x5eed;
+    auto next = [&] {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<std::uint32_t>(seed >> 33);
+    };
+    for (int round = 0; round < 300; ++round) {
+        std::string text;
+        int lines = 1 + static_cast<int>(next() % 12);
+        for (int l = 0; l < lines; ++l) {
+            int words = static_cast<int>(next() % 7);
+            for (int w = 0; w < words; ++w) {
+                if (next() % 8 == 0) text += static_cast<char>(1 + next() % 255);
+                else text += kWords[next() % (sizeof kWords / sizeof kWords[0])];
+                text += next() % 5 == 0 ? "" : " ";
+            }
+            text += "\n";
+        }
+        auto r = load_string(text, "fuzz.cfg");
+        lines = static_cast<int>(std::count(text.begin(), text.end(), '\n'));   // random bytes may add some
+        CHECK((r.snapshot == nullptr) == !r.errors.empty());
+        for (const auto& e : r.errors) {
+            INFO(e.str());
+            CHECK((e.line == 0 || (e.line >= 1 && e.line <= lines)));
+        }
+    }
 }

@@ -18,9 +18,17 @@ using namespace skjold;
 using proxy::Sample;
 
 // Counts heap allocations so a test can assert that evaluation makes none. The replacement
-// operators pair malloc/free; g++ 12 cannot see that and warns at every inlined delete.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+// operators pair malloc/free; g++ 12 cannot see that and warns at every inlined delete. Under
+// AddressSanitizer (make test-sanitize) the replacement would fight ASan's own operators, so the
+// counting test runs in the normal build only.
+#if defined(__SANITIZE_ADDRESS__)
+#define SKJOLD_COUNT_ALLOCS 0
+#else
+#define SKJOLD_COUNT_ALLOCS 1
+#endif
 static std::atomic<long> g_allocs{0};
+#if SKJOLD_COUNT_ALLOCS
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t n) {
     g_allocs.fetch_add(1, std::memory_order_relaxed);
     if (void* p = std::malloc(n ? n : 1)) return p;
@@ -28,6 +36,7 @@ void* operator new(std::size_t n) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#endif
 
 namespace {
 
@@ -412,7 +421,8 @@ TEST_CASE("every occurrence of a header is tried, and a runaway fetch is bounded
     ctx.headers = {{"X-Tag", "a"}, {"Other", "b"}, {"x-tag", "target"}};
     CHECK(matches({"hdr(x-tag)", "target"}, ctx));
     CHECK_FALSE(matches({"hdr(x-tag)", "b"}, ctx));
-    CHECK(matches({"hdr", "b"}, ctx));                 // no name: every header
+    CHECK_FALSE(matches({"hdr", "-m", "found"}, ctx));  // no name: HAProxy 2.6 gives no sample
+    CHECK_FALSE(matches({"hdr()", "b"}, ctx));
     CHECK(matches({"hdr_cnt(x-tag)", "2"}, ctx));
     ctx.endless_header = true;
     ctx.calls = 0;
@@ -439,6 +449,10 @@ TEST_CASE("a large -i string list is searched correctly (sorted binary search)")
 }
 
 TEST_CASE("evaluation allocates nothing") {
+    if (!SKJOLD_COUNT_ALLOCS) {
+        MESSAGE("allocation counting is off under AddressSanitizer; the normal build checks it");
+        return;
+    }
     conf::Proxy px;
     acl(px, {"nor", "src", "-f", testdata("no-v4.cidr")});
     acl(px, {"bot", "hdr_sub(User-Agent),lower", "curl"});

@@ -1,0 +1,67 @@
+#include "health/check_status.hh"
+
+#include <algorithm>
+
+namespace skjold::health {
+
+namespace {
+
+struct StatusText {
+    const char* name;
+    const char* description;
+};
+
+// HAProxy's check_statuses[] (src/check.c): short info and long description.
+constexpr StatusText kText[] = {
+    {"UNK", "Unknown"},
+    {"INI", "Initializing"},
+    {"SOCKERR", "Socket error"},
+    {"L4OK", "Layer4 check passed"},
+    {"L4TOUT", "Layer4 timeout"},
+    {"L4CON", "Layer4 connection problem"},
+    {"L7TOUT", "Layer7 timeout"},
+    {"L7RSP", "Layer7 invalid response"},
+    {"L7OK", "Layer7 check passed"},
+    {"L7STS", "Layer7 wrong status"},
+};
+
+const StatusText& text(CheckStatus s) noexcept {
+    const auto i = static_cast<std::size_t>(s);
+    return i < std::size(kText) ? kText[i] : kText[0];
+}
+
+}  // namespace
+
+const char* check_status_name(CheckStatus s) noexcept { return text(s).name; }
+const char* check_status_description(CheckStatus s) noexcept { return text(s).description; }
+bool check_status_passed(CheckStatus s) noexcept { return s == CheckStatus::l4ok || s == CheckStatus::l7ok; }
+
+void CheckStats::record(CheckStatus s, int code, std::int64_t duration_ms, std::string_view desc) noexcept {
+    status_.store(static_cast<std::uint8_t>(s), std::memory_order_relaxed);
+    code_.store(code, std::memory_order_relaxed);
+    duration_.store(duration_ms, std::memory_order_relaxed);
+    checks_.add();
+
+    // Seqlock write: odd sequence, bytes, even sequence. Single writer, so plain load+store.
+    const std::uint32_t seq = desc_seq_.load(std::memory_order_relaxed);
+    desc_seq_.store(seq + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    const std::size_t n = std::min(desc.size(), kCheckDescMax);
+    for (std::size_t i = 0; i < n; ++i) desc_[i].store(desc[i], std::memory_order_relaxed);
+    desc_len_.store(static_cast<std::uint32_t>(n), std::memory_order_relaxed);
+    desc_seq_.store(seq + 2, std::memory_order_release);
+}
+
+std::size_t CheckStats::description(char (&out)[kCheckDescMax + 1]) const noexcept {
+    for (;;) {
+        const std::uint32_t before = desc_seq_.load(std::memory_order_acquire);
+        if (before & 1u) continue;
+        const std::size_t n = std::min<std::size_t>(desc_len_.load(std::memory_order_relaxed), kCheckDescMax);
+        for (std::size_t i = 0; i < n; ++i) out[i] = desc_[i].load(std::memory_order_relaxed);
+        out[n] = '\0';
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (desc_seq_.load(std::memory_order_relaxed) == before) return n;
+    }
+}
+
+}  // namespace skjold::health

@@ -1,0 +1,527 @@
+#include "health/checker.hh"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <span>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "core/timer_wheel.hh"
+#include "core/worker.hh"
+#include "health/check_log.hh"
+#include "health/health_counter.hh"
+#include "health/http_check.hh"
+
+namespace skjold::health {
+
+namespace {
+
+constexpr std::uint64_t kWakeTag = ~std::uint64_t{0};
+constexpr int kMaxEvents = 64;
+constexpr std::uint64_t kMaxWaitMs = 1000;        // also bounds how long stop() can wait without the eventfd
+constexpr conf::Millis kSpreadThreshold = 1000;   // HAProxy's SRV_CHK_INTER_THRES
+
+std::uint64_t now_ns() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+enum class Phase : std::uint8_t { idle, connecting, sending, receiving };
+
+// One checked server. Owner: the checker thread (identity fields are set before it starts).
+// The TimerNode is either the next check's start (idle) or the running check's deadline.
+struct Slot : core::TimerNode {
+    int proxy_index = -1, server_index = -1;
+    BackendState* backend = nullptr;
+    const conf::Proxy* proxy = nullptr;
+    const conf::Server* server = nullptr;
+    const HttpCheck* http = nullptr;   // null: TCP connect check
+    core::SockAddr target{};
+    conf::Millis connect_bound = 0;    // connecting may take this long
+    conf::Millis check_timeout = conf::kUnset;   // once connected (timeout check), else inter caps all
+
+    Phase phase = Phase::idle;
+    int fd = -1;
+    bool registered = false;
+    std::uint32_t gen = 0;
+    std::uint64_t start_ns = 0, start_ms = 0;
+    std::size_t sent = 0;
+    char* rx = nullptr;
+    std::size_t rx_cap = 0, rx_len = 0;
+    CheckStatus last_status = CheckStatus::ini;
+    CheckStats stats;
+};
+
+std::uint64_t pack(std::uint32_t slot, std::uint32_t gen) noexcept { return (std::uint64_t{gen} << 32) | slot; }
+
+}  // namespace
+
+struct Checker::Impl {
+    Impl(std::shared_ptr<const conf::Snapshot> s, ServerStateTable& t, Options o)
+        : snap(std::move(s)), table(t), opt(std::move(o)), wheel(std::make_unique<core::TimerWheel>(core::monotonic_ms())) {}
+
+    std::shared_ptr<const conf::Snapshot> snap;
+    ServerStateTable& table;
+    Options opt;
+    std::vector<std::unique_ptr<HttpCheck>> http_checks;   // by proxy index; null: none
+    std::unique_ptr<Slot[]> slots;   // atomics inside: not movable, so no vector
+    std::size_t nslots = 0;
+    std::vector<int> slot_of;        // proxy_base[p] + server index -> slot, or -1
+    std::vector<std::size_t> proxy_base;
+    std::unique_ptr<char[]> rx_arena;
+    std::unique_ptr<core::TimerWheel> wheel;
+    int ep = -1, wake = -1;
+    std::thread thread;
+    std::atomic<bool> stopping{false};
+    std::uint64_t rng = 0;
+    CheckLogLine line;               // checker thread only
+
+    std::span<Slot> span() noexcept { return {slots.get(), nslots}; }
+    void build();
+    void schedule_first(std::uint64_t now) noexcept;
+    void run() noexcept;
+    void on_timer(Slot& s, std::uint64_t now) noexcept;
+    void on_io(Slot& s, std::uint32_t events) noexcept;
+    void start_check(Slot& s, std::uint64_t now) noexcept;
+    void on_connected(Slot& s) noexcept;
+    void do_send(Slot& s) noexcept;
+    void do_recv(Slot& s) noexcept;
+    bool watch(Slot& s, std::uint32_t events) noexcept;
+    void close_fd(Slot& s) noexcept;
+    void finish(Slot& s, CheckStatus status, int code, std::string_view desc) noexcept;
+    void schedule_next(Slot& s, std::uint64_t now) noexcept;
+    conf::Millis jitter(conf::Millis interval) noexcept;
+    double random01() noexcept;
+    void emit(core::Level level, std::string_view text) noexcept;
+};
+
+void Checker::Impl::build() {
+    const auto& proxies = snap->proxies;
+    proxy_base.resize(proxies.size() + 1, 0);
+    for (std::size_t p = 0; p < proxies.size(); ++p) proxy_base[p + 1] = proxy_base[p] + proxies[p].servers.size();
+    slot_of.assign(proxy_base.back(), -1);
+    http_checks.resize(proxies.size());
+
+    std::size_t n = 0, nhttp = 0;
+    for (std::size_t p = 0; p < proxies.size(); ++p) {
+        const conf::Proxy& px = proxies[p];
+        if (!px.is_backend || px.disabled || !table.backend(static_cast<int>(p))) continue;
+        bool any = false;
+        for (const auto& srv : px.servers) any = any || srv.opt.check;
+        if (!any) continue;
+        if (px.httpchk.enabled) {
+            auto h = HttpCheck::compile(px.httpchk);
+            if (!h) {
+                SKJOLD_LOG(err, "{} '{}': health checks disabled: {}", px.is_frontend ? "proxy" : "backend", px.name,
+                           core::describe(h.error()));
+                continue;
+            }
+            http_checks[p] = std::move(*h);
+        }
+        for (const auto& srv : px.servers) {
+            if (!srv.opt.check) continue;
+            ++n;
+            if (http_checks[p]) ++nhttp;
+        }
+    }
+
+    const std::size_t rx_cap = std::max<std::size_t>(snap->global.bufsize, 1024);
+    rx_arena = std::make_unique<char[]>(nhttp * rx_cap);
+    slots = std::make_unique<Slot[]>(n);
+    nslots = n;
+    std::size_t i = 0, h = 0;
+    for (std::size_t p = 0; p < proxies.size(); ++p) {
+        const conf::Proxy& px = proxies[p];
+        if (!px.is_backend || px.disabled || !table.backend(static_cast<int>(p))) continue;
+        if (px.httpchk.enabled && !http_checks[p]) continue;
+        for (std::size_t k = 0; k < px.servers.size(); ++k) {
+            const conf::Server& srv = px.servers[k];
+            if (!srv.opt.check) continue;
+            Slot& s = slots[i];
+            s.proxy_index = static_cast<int>(p);
+            s.server_index = static_cast<int>(k);
+            s.backend = table.backend(static_cast<int>(p));
+            s.proxy = &px;
+            s.server = &srv;
+            s.http = http_checks[p].get();
+            // srv_check_healthcheck_port(): `port`, else the server's port; `addr` has no port.
+            s.target = srv.opt.check_addr ? *srv.opt.check_addr : srv.addr;
+            if (!s.target.is_unix()) s.target.set_port(static_cast<std::uint16_t>(srv.opt.check_port > 0 ? srv.opt.check_port : srv.addr.port()));
+            const conf::Timeouts& to = px.timeouts;
+            s.check_timeout = to.check > 0 ? to.check : conf::kUnset;
+            s.connect_bound = srv.opt.inter;
+            if (s.check_timeout != conf::kUnset && to.connect > 0) s.connect_bound = std::min(srv.opt.inter, to.connect);
+            if (s.http) {
+                s.rx = rx_arena.get() + h * rx_cap;
+                s.rx_cap = rx_cap;
+                ++h;
+            }
+            slot_of[proxy_base[p] + k] = static_cast<int>(i);
+            ++i;
+        }
+    }
+    nslots = i;   // == n: the same backends were skipped in both passes
+}
+
+// start_checks()/start_check_task(): the i-th of n checks starts at max(mininter, its
+// interval) * i / n, mininter being the smallest interval of at least 1 s.
+void Checker::Impl::schedule_first(std::uint64_t now) noexcept {
+    conf::Millis mininter = 0;
+    auto first_interval = [](const Slot& s) {
+        const ServerState& st = s.backend->server(s.server_index);
+        return check_interval(s.server->opt, st.health_counter(), st.health() == Health::down);
+    };
+    for (const Slot& s : span()) {
+        const conf::Millis g = first_interval(s);
+        if (g >= kSpreadThreshold && (mininter == 0 || g < mininter)) mininter = g;
+    }
+    const auto n = static_cast<conf::Millis>(nslots);
+    for (std::size_t i = 0; i < nslots; ++i) {
+        Slot& s = slots[i];
+        const conf::Millis g = first_interval(s);
+        conf::Millis m = std::max(mininter, g) + jitter(g);
+        if (m < 0) m = 0;
+        wheel->arm(s, now + static_cast<std::uint64_t>(m * static_cast<conf::Millis>(i) / n));
+    }
+}
+
+conf::Millis Checker::Impl::jitter(conf::Millis interval) noexcept {
+    const int spread = snap->global.spread_checks;
+    if (spread <= 0) return 0;
+    const conf::Millis rv = interval * spread / 100;
+    return rv - static_cast<conf::Millis>(2.0 * static_cast<double>(rv) * random01());
+}
+
+double Checker::Impl::random01() noexcept {
+    // xorshift64*: the jitter only has to be spread, not secret.
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return static_cast<double>((rng * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
+}
+
+void Checker::Impl::emit(core::Level level, std::string_view text) noexcept {
+    if (opt.log) {
+        try {
+            opt.log(level, text);
+        } catch (...) {
+        }
+        return;
+    }
+    if (core::log_enabled(level)) core::log_write(level, text);
+}
+
+void Checker::Impl::run() noexcept {
+    epoll_event events[kMaxEvents];
+    while (!stopping.load(std::memory_order_acquire)) {
+        const std::uint64_t before = core::monotonic_ms();
+        const auto wait = static_cast<int>(wheel->next_wait(before, kMaxWaitMs));
+        const int n = epoll_wait(ep, events, kMaxEvents, wait);
+        for (int e = 0; e < n; ++e) {
+            const std::uint64_t tag = events[e].data.u64;
+            if (tag == kWakeTag) continue;   // stop(): the loop condition sees it
+            const auto idx = static_cast<std::uint32_t>(tag);
+            if (idx >= nslots) continue;
+            Slot& s = slots[idx];
+            if (s.phase == Phase::idle || s.gen != static_cast<std::uint32_t>(tag >> 32)) continue;   // stale
+            on_io(s, events[e].events);
+        }
+        const std::uint64_t now = core::monotonic_ms();
+        wheel->advance(now, [this, now](core::TimerNode* node) { on_timer(*static_cast<Slot*>(node), now); });
+    }
+    // Abandon whatever is in flight: no verdict, no state change.
+    for (Slot& s : span()) {
+        if (s.phase != Phase::idle) close_fd(s);
+        s.phase = Phase::idle;
+        wheel->cancel(s);
+    }
+}
+
+void Checker::Impl::on_timer(Slot& s, std::uint64_t now) noexcept {
+    switch (s.phase) {
+    case Phase::idle:
+        start_check(s, now);
+        return;
+    case Phase::connecting:
+        finish(s, CheckStatus::l4tout, 0, {});
+        return;
+    case Phase::sending:
+    case Phase::receiving:
+        finish(s, CheckStatus::l7tout, 0, {});
+        return;
+    }
+}
+
+void Checker::Impl::start_check(Slot& s, std::uint64_t now) noexcept {
+    const ServerState& st = s.backend->server(s.server_index);
+    if (st.admin() == Admin::maint) {   // HAProxy pauses the checks of a server in maintenance
+        schedule_next(s, now);
+        return;
+    }
+    ++s.gen;
+    s.start_ns = now_ns();
+    s.start_ms = now;
+    s.sent = 0;
+    s.rx_len = 0;
+    s.registered = false;
+    s.fd = ::socket(s.target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s.fd < 0) {
+        s.phase = Phase::connecting;   // so finish() has a check to end
+        finish(s, CheckStatus::sockerr, 0, std::strerror(errno));
+        return;
+    }
+    if (!s.target.is_unix()) {
+        const int one = 1;
+        setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    s.phase = Phase::connecting;
+    if (::connect(s.fd, s.target.sa(), s.target.len) == 0) {
+        wheel->arm(s, now + static_cast<std::uint64_t>(s.connect_bound));
+        on_connected(s);
+        return;
+    }
+    if (errno != EINPROGRESS) {
+        finish(s, CheckStatus::l4con, 0, std::strerror(errno));
+        return;
+    }
+    if (!watch(s, EPOLLOUT)) return;
+    wheel->arm(s, now + static_cast<std::uint64_t>(s.connect_bound));
+}
+
+bool Checker::Impl::watch(Slot& s, std::uint32_t events) noexcept {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = pack(static_cast<std::uint32_t>(&s - slots.get()), s.gen);
+    if (epoll_ctl(ep, s.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s.fd, &ev) != 0) {
+        finish(s, CheckStatus::sockerr, 0, std::strerror(errno));
+        return false;
+    }
+    s.registered = true;
+    return true;
+}
+
+void Checker::Impl::on_io(Slot& s, std::uint32_t events) noexcept {
+    switch (s.phase) {
+    case Phase::idle:
+        return;
+    case Phase::connecting: {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        if (err != 0) {
+            finish(s, CheckStatus::l4con, 0, std::strerror(err));
+        } else if (events & EPOLLOUT) {
+            on_connected(s);
+        } else if (events & (EPOLLERR | EPOLLHUP)) {
+            finish(s, CheckStatus::l4con, 0, {});
+        }
+        return;
+    }
+    case Phase::sending:
+        do_send(s);
+        return;
+    case Phase::receiving:
+        do_recv(s);
+        return;
+    }
+}
+
+void Checker::Impl::on_connected(Slot& s) noexcept {
+    if (!s.http) {
+        finish(s, CheckStatus::l4ok, 0, {});
+        return;
+    }
+    // "timeout check" is an additional read timeout once connected; without it, inter (armed
+    // at the start) still bounds the whole check.
+    if (s.check_timeout != conf::kUnset)
+        wheel->arm(s, core::monotonic_ms() + static_cast<std::uint64_t>(s.check_timeout));
+    else
+        wheel->arm(s, s.start_ms + static_cast<std::uint64_t>(s.server->opt.inter));
+    s.phase = Phase::sending;
+    do_send(s);
+}
+
+void Checker::Impl::do_send(Slot& s) noexcept {
+    const std::string_view req = s.http->request();
+    while (s.sent < req.size()) {
+        const ssize_t n = ::send(s.fd, req.data() + s.sent, req.size() - s.sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            s.sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            watch(s, EPOLLOUT);
+            return;
+        }
+        // An I/O error after the connection was established (chk_report_conn_err()).
+        finish(s, CheckStatus::sockerr, 0, n < 0 ? std::strerror(errno) : std::string_view{});
+        return;
+    }
+    s.phase = Phase::receiving;
+    if (watch(s, EPOLLIN | EPOLLRDHUP)) do_recv(s);
+}
+
+void Checker::Impl::do_recv(Slot& s) noexcept {
+    bool eof = false;
+    int err = 0;
+    while (s.rx_len < s.rx_cap) {
+        const ssize_t n = ::recv(s.fd, s.rx + s.rx_len, s.rx_cap - s.rx_len, 0);
+        if (n > 0) {
+            s.rx_len += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n == 0) {
+            eof = true;
+            break;
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+        break;
+    }
+    // A network error counts only if nothing arrived (tcpcheck_eval_recv(): an RST right after
+    // the last data is common and the answer is judged as it is).
+    if (err != 0 && s.rx_len == 0) {
+        finish(s, CheckStatus::sockerr, 0, std::strerror(err));
+        return;
+    }
+    const bool last = eof || err != 0 || s.rx_len == s.rx_cap;
+    const HttpVerdict v = s.http->judge({s.rx, s.rx_len}, last);
+    if (v.done) finish(s, v.status, v.code, v.desc);
+}
+
+void Checker::Impl::close_fd(Slot& s) noexcept {
+    if (s.fd < 0) return;
+    // Reset rather than FIN (HAProxy's default for checks): no TIME_WAIT left behind.
+    const linger lg{1, 0};
+    setsockopt(s.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    ::close(s.fd);   // also leaves the epoll set
+    s.fd = -1;
+    s.registered = false;
+}
+
+void Checker::Impl::finish(Slot& s, CheckStatus status, int code, std::string_view desc) noexcept {
+    const std::uint64_t end_ns = now_ns();
+    const std::uint64_t now = core::monotonic_ms();
+    close_fd(s);
+    s.phase = Phase::idle;
+    if (desc.size() > kCheckDescMax) desc = desc.substr(0, kCheckDescMax);
+    const CheckReport rep{status, code, static_cast<std::int64_t>((end_ns - s.start_ns) / 1000000u), desc};
+    s.stats.record(status, code, rep.duration_ms, desc);
+
+    BackendState& b = *s.backend;
+    const int si = s.server_index;
+    const ServerState& st = b.server(si);
+    const bool passed = check_status_passed(status);
+    const bool was_down = st.health() == Health::down;
+    const HealthStep step = next_health(st.health_counter(), st.rise(), st.fall(), passed);
+    if (!passed && step.changed) s.stats.count_failure();
+
+    const ServerRef ref{s.proxy->name, s.server->name, st.backup()};
+    const bool log_checks = s.proxy->option_log_health_checks;
+    if (log_checks && (step.changed || status != s.last_status))
+        emit(core::Level::notice, line.health_check(ref, rep, step.health, st.rise(), st.fall(), st.weight() == 0));
+    s.last_status = status;
+
+    if (becomes_down(step.health, passed) && !was_down) {
+        const int usable_before = b.usable_active() + b.usable_backup();
+        b.set_health_down(si);
+        s.stats.count_down();
+        const BackendCounts n{b.usable_active(), b.usable_backup()};
+        const std::uint64_t sessions = opt.current_sessions ? opt.current_sessions(s.proxy_index, si) : 0;
+        emit(core::Level::alert, line.server_down(ref, log_checks ? nullptr : &rep, n, sessions));
+        if (usable_before > 0 && n.active == 0 && n.backup == 0)
+            emit(core::Level::emerg, line.no_server(s.proxy->name, s.proxy->is_frontend));
+    } else if (becomes_up(step.health, st.rise(), passed) && was_down) {
+        b.set_health_up(si);
+        const BackendCounts n{b.usable_active(), b.usable_backup()};
+        emit(core::Level::notice, line.server_up(ref, log_checks ? nullptr : &rep, n));
+    } else if (step.changed) {
+        b.set_health_counter(si, step.health);
+    }
+    schedule_next(s, now);
+}
+
+void Checker::Impl::schedule_next(Slot& s, std::uint64_t now) noexcept {
+    const ServerState& st = s.backend->server(s.server_index);
+    const conf::Millis g = check_interval(s.server->opt, st.health_counter(), st.health() == Health::down);
+    conf::Millis next = g + jitter(g);
+    if (next < 1) next = 1;
+    wheel->arm(s, now + static_cast<std::uint64_t>(next));
+}
+
+Checker::Checker(std::shared_ptr<const conf::Snapshot> snap, ServerStateTable& table)
+    : Checker(std::move(snap), table, Options{}) {}
+
+Checker::Checker(std::shared_ptr<const conf::Snapshot> snap, ServerStateTable& table, Options opt)
+    : impl_(std::make_unique<Impl>(std::move(snap), table, std::move(opt))) {
+    impl_->rng = impl_->opt.seed != 0 ? impl_->opt.seed : (now_ns() | 1u);
+    impl_->build();
+}
+
+Checker::~Checker() { stop(); }
+
+void Checker::start() {
+    Impl& m = *impl_;
+    if (m.thread.joinable() || m.nslots == 0) return;
+    m.ep = epoll_create1(EPOLL_CLOEXEC);
+    m.wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kWakeTag;
+    if (m.ep < 0 || m.wake < 0 || epoll_ctl(m.ep, EPOLL_CTL_ADD, m.wake, &ev) != 0) {
+        SKJOLD_LOG(alert, "health checks not started: {}", std::strerror(errno));
+        if (m.ep >= 0) ::close(m.ep);
+        if (m.wake >= 0) ::close(m.wake);
+        m.ep = m.wake = -1;
+        return;
+    }
+    m.stopping.store(false, std::memory_order_relaxed);
+    m.schedule_first(core::monotonic_ms());
+    try {
+        m.thread = std::thread([&m] { m.run(); });
+    } catch (const std::exception& e) {
+        SKJOLD_LOG(alert, "health checks not started: {}", e.what());
+        for (Slot& s : m.span()) m.wheel->cancel(s);
+        ::close(m.ep);
+        ::close(m.wake);
+        m.ep = m.wake = -1;
+    }
+}
+
+void Checker::stop() {
+    Impl& m = *impl_;
+    if (!m.thread.joinable()) return;
+    m.stopping.store(true, std::memory_order_release);
+    const std::uint64_t one = 1;
+    ssize_t w = ::write(m.wake, &one, sizeof one);
+    (void)w;
+    m.thread.join();
+    ::close(m.ep);
+    ::close(m.wake);
+    m.ep = m.wake = -1;
+}
+
+int Checker::checked_servers() const noexcept { return static_cast<int>(impl_->nslots); }
+
+const CheckStats* Checker::stats(int proxy_index, int server_index) const noexcept {
+    const Impl& m = *impl_;
+    if (proxy_index < 0 || static_cast<std::size_t>(proxy_index) + 1 >= m.proxy_base.size()) return nullptr;
+    const std::size_t base = m.proxy_base[static_cast<std::size_t>(proxy_index)];
+    if (server_index < 0 || base + static_cast<std::size_t>(server_index) >= m.proxy_base[static_cast<std::size_t>(proxy_index) + 1])
+        return nullptr;
+    const int i = m.slot_of[base + static_cast<std::size_t>(server_index)];
+    return i < 0 ? nullptr : &m.slots[static_cast<std::size_t>(i)].stats;
+}
+
+}  // namespace skjold::health
