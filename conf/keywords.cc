@@ -92,11 +92,11 @@ const KeywordInfo kTable[] = {
     {"default-server", D | B, "[OPTION...]", kw::default_server, "Default options for the following 'server' lines.", "",
      kStrictCapability},
     {"option httpchk", D | B, "[METHOD] [URI] [VERSION]", kw::httpchk,
-     "HTTP health checks (default OPTIONS / HTTP/1.0; 2xx and 3xx pass).", "http,health"},
+     "HTTP health checks (default OPTIONS / HTTP/1.0; 2xx and 3xx pass).", "health"},
     {"http-check send", D | B, "[meth METHOD] [uri URI] [ver VERSION] [hdr NAME VALUE]...", kw::http_check_send,
-     "Method, URI, version and headers of HTTP health checks.", "http,health"},
+     "Method, URI, version and headers of HTTP health checks.", "health"},
     {"http-check expect", D | B, "status CODES | rstatus REGEX | string TEXT", kw::http_check_expect,
-     "What an HTTP health check response must show to pass.", "http,health"},
+     "What an HTTP health check response must show to pass.", "health"},
 
     // ---- HTTP ----
     {"http-request deny", DFB, "[deny_status N] [if|unless COND]", kw::http_rule, "Answer with an error (default 403).",

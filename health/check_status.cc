@@ -43,12 +43,13 @@ void CheckStats::record(CheckStatus s, int code, std::int64_t duration_ms, std::
     checks_.add();
 
     // Seqlock write: odd sequence, bytes, even sequence. Single writer, so plain load+store.
+    // The byte stores are release so none moves above the odd store; the readers' loads are
+    // acquire so their second sequence load cannot move above them (no fences needed).
     const std::uint32_t seq = desc_seq_.load(std::memory_order_relaxed);
     desc_seq_.store(seq + 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
     const std::size_t n = std::min(desc.size(), kCheckDescMax);
-    for (std::size_t i = 0; i < n; ++i) desc_[i].store(desc[i], std::memory_order_relaxed);
-    desc_len_.store(static_cast<std::uint32_t>(n), std::memory_order_relaxed);
+    for (std::size_t i = 0; i < n; ++i) desc_[i].store(desc[i], std::memory_order_release);
+    desc_len_.store(static_cast<std::uint32_t>(n), std::memory_order_release);
     desc_seq_.store(seq + 2, std::memory_order_release);
 }
 
@@ -56,10 +57,9 @@ std::size_t CheckStats::description(char (&out)[kCheckDescMax + 1]) const noexce
     for (;;) {
         const std::uint32_t before = desc_seq_.load(std::memory_order_acquire);
         if (before & 1u) continue;
-        const std::size_t n = std::min<std::size_t>(desc_len_.load(std::memory_order_relaxed), kCheckDescMax);
-        for (std::size_t i = 0; i < n; ++i) out[i] = desc_[i].load(std::memory_order_relaxed);
+        const std::size_t n = std::min<std::size_t>(desc_len_.load(std::memory_order_acquire), kCheckDescMax);
+        for (std::size_t i = 0; i < n; ++i) out[i] = desc_[i].load(std::memory_order_acquire);
         out[n] = '\0';
-        std::atomic_thread_fence(std::memory_order_acquire);
         if (desc_seq_.load(std::memory_order_relaxed) == before) return n;
     }
 }

@@ -8,6 +8,7 @@
 #include <span>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -34,6 +35,13 @@ std::uint64_t now_ns() noexcept {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// strerror() text in English whatever the locale, as HAProxy logs it ("Connection refused"),
+// and without strerror()'s shared buffer (this runs on its own thread).
+const char* errno_text(int e) noexcept {
+    const char* s = strerrordesc_np(e);
+    return s ? s : "Unknown error";
 }
 
 enum class Phase : std::uint8_t { idle, connecting, sending, receiving };
@@ -63,6 +71,20 @@ struct Slot : core::TimerNode {
 };
 
 std::uint64_t pack(std::uint32_t slot, std::uint32_t gen) noexcept { return (std::uint64_t{gen} << 32) | slot; }
+
+// srv_check_healthcheck_port(): `addr` if given, else the server address; `port` if given,
+// else the server's port (`addr` carries none).
+core::SockAddr check_target(const conf::Server& srv) noexcept {
+    core::SockAddr t = srv.opt.check_addr ? *srv.opt.check_addr : srv.addr;
+    if (!t.is_unix()) t.set_port(static_cast<std::uint16_t>(srv.opt.check_port > 0 ? srv.opt.check_port : srv.addr.port()));
+    return t;
+}
+
+bool checkable(const conf::Server& srv) noexcept {
+    if (!srv.opt.check) return false;
+    const core::SockAddr t = check_target(srv);
+    return t.is_unix() || t.port() != 0;
+}
 
 }  // namespace
 
@@ -102,7 +124,7 @@ struct Checker::Impl {
     void schedule_next(Slot& s, std::uint64_t now) noexcept;
     conf::Millis jitter(conf::Millis interval) noexcept;
     double random01() noexcept;
-    void emit(core::Level level, std::string_view text) noexcept;
+    void emit(int proxy_index, core::Level level, std::string_view text) noexcept;
 };
 
 void Checker::Impl::build() {
@@ -117,7 +139,13 @@ void Checker::Impl::build() {
         const conf::Proxy& px = proxies[p];
         if (!px.is_backend || px.disabled || !table.backend(static_cast<int>(p))) continue;
         bool any = false;
-        for (const auto& srv : px.servers) any = any || srv.opt.check;
+        for (const auto& srv : px.servers) {
+            any = any || checkable(srv);
+            if (srv.opt.check && !checkable(srv))   // HAProxy refuses this configuration (init_srv_check())
+                SKJOLD_LOG(alert, "config : {} '{}': server '{}' has neither service port nor check port; "
+                                  "its health check is disabled.",
+                           px.is_frontend ? "proxy" : "backend", px.name, srv.name);
+        }
         if (!any) continue;
         if (px.httpchk.enabled) {
             auto h = HttpCheck::compile(px.httpchk);
@@ -129,7 +157,7 @@ void Checker::Impl::build() {
             http_checks[p] = std::move(*h);
         }
         for (const auto& srv : px.servers) {
-            if (!srv.opt.check) continue;
+            if (!checkable(srv)) continue;
             ++n;
             if (http_checks[p]) ++nhttp;
         }
@@ -146,7 +174,7 @@ void Checker::Impl::build() {
         if (px.httpchk.enabled && !http_checks[p]) continue;
         for (std::size_t k = 0; k < px.servers.size(); ++k) {
             const conf::Server& srv = px.servers[k];
-            if (!srv.opt.check) continue;
+            if (!checkable(srv)) continue;
             Slot& s = slots[i];
             s.proxy_index = static_cast<int>(p);
             s.server_index = static_cast<int>(k);
@@ -154,9 +182,7 @@ void Checker::Impl::build() {
             s.proxy = &px;
             s.server = &srv;
             s.http = http_checks[p].get();
-            // srv_check_healthcheck_port(): `port`, else the server's port; `addr` has no port.
-            s.target = srv.opt.check_addr ? *srv.opt.check_addr : srv.addr;
-            if (!s.target.is_unix()) s.target.set_port(static_cast<std::uint16_t>(srv.opt.check_port > 0 ? srv.opt.check_port : srv.addr.port()));
+            s.target = check_target(srv);
             const conf::Timeouts& to = px.timeouts;
             s.check_timeout = to.check > 0 ? to.check : conf::kUnset;
             s.connect_bound = srv.opt.inter;
@@ -210,10 +236,10 @@ double Checker::Impl::random01() noexcept {
     return static_cast<double>((rng * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
 }
 
-void Checker::Impl::emit(core::Level level, std::string_view text) noexcept {
+void Checker::Impl::emit(int proxy_index, core::Level level, std::string_view text) noexcept {
     if (opt.log) {
         try {
-            opt.log(level, text);
+            opt.log(proxy_index, level, text);
         } catch (...) {
         }
         return;
@@ -277,7 +303,7 @@ void Checker::Impl::start_check(Slot& s, std::uint64_t now) noexcept {
     s.fd = ::socket(s.target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s.fd < 0) {
         s.phase = Phase::connecting;   // so finish() has a check to end
-        finish(s, CheckStatus::sockerr, 0, std::strerror(errno));
+        finish(s, CheckStatus::sockerr, 0, errno_text(errno));
         return;
     }
     if (!s.target.is_unix()) {
@@ -291,7 +317,7 @@ void Checker::Impl::start_check(Slot& s, std::uint64_t now) noexcept {
         return;
     }
     if (errno != EINPROGRESS) {
-        finish(s, CheckStatus::l4con, 0, std::strerror(errno));
+        finish(s, CheckStatus::l4con, 0, errno_text(errno));
         return;
     }
     if (!watch(s, EPOLLOUT)) return;
@@ -303,7 +329,7 @@ bool Checker::Impl::watch(Slot& s, std::uint32_t events) noexcept {
     ev.events = events;
     ev.data.u64 = pack(static_cast<std::uint32_t>(&s - slots.get()), s.gen);
     if (epoll_ctl(ep, s.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s.fd, &ev) != 0) {
-        finish(s, CheckStatus::sockerr, 0, std::strerror(errno));
+        finish(s, CheckStatus::sockerr, 0, errno_text(errno));
         return false;
     }
     s.registered = true;
@@ -319,7 +345,7 @@ void Checker::Impl::on_io(Slot& s, std::uint32_t events) noexcept {
         socklen_t len = sizeof err;
         if (getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
         if (err != 0) {
-            finish(s, CheckStatus::l4con, 0, std::strerror(err));
+            finish(s, CheckStatus::l4con, 0, errno_text(err));
         } else if (events & EPOLLOUT) {
             on_connected(s);
         } else if (events & (EPOLLERR | EPOLLHUP)) {
@@ -365,7 +391,7 @@ void Checker::Impl::do_send(Slot& s) noexcept {
             return;
         }
         // An I/O error after the connection was established (chk_report_conn_err()).
-        finish(s, CheckStatus::sockerr, 0, n < 0 ? std::strerror(errno) : std::string_view{});
+        finish(s, CheckStatus::sockerr, 0, n < 0 ? errno_text(errno) : std::string_view{});
         return;
     }
     s.phase = Phase::receiving;
@@ -392,7 +418,7 @@ void Checker::Impl::do_recv(Slot& s) noexcept {
     // A network error counts only if nothing arrived (tcpcheck_eval_recv(): an RST right after
     // the last data is common and the answer is judged as it is).
     if (err != 0 && s.rx_len == 0) {
-        finish(s, CheckStatus::sockerr, 0, std::strerror(err));
+        finish(s, CheckStatus::sockerr, 0, errno_text(err));
         return;
     }
     const bool last = eof || err != 0 || s.rx_len == s.rx_cap;
@@ -422,6 +448,11 @@ void Checker::Impl::finish(Slot& s, CheckStatus status, int code, std::string_vi
     BackendState& b = *s.backend;
     const int si = s.server_index;
     const ServerState& st = b.server(si);
+    if (st.admin() == Admin::maint) {   // put in maintenance while the check ran: no verdict
+        s.last_status = status;
+        schedule_next(s, now);
+        return;
+    }
     const bool passed = check_status_passed(status);
     const bool was_down = st.health() == Health::down;
     const HealthStep step = next_health(st.health_counter(), st.rise(), st.fall(), passed);
@@ -430,7 +461,7 @@ void Checker::Impl::finish(Slot& s, CheckStatus status, int code, std::string_vi
     const ServerRef ref{s.proxy->name, s.server->name, st.backup()};
     const bool log_checks = s.proxy->option_log_health_checks;
     if (log_checks && (step.changed || status != s.last_status))
-        emit(core::Level::notice, line.health_check(ref, rep, step.health, st.rise(), st.fall(), st.weight() == 0));
+        emit(s.proxy_index, core::Level::notice, line.health_check(ref, rep, step.health, st.rise(), st.fall(), st.weight() == 0));
     s.last_status = status;
 
     if (becomes_down(step.health, passed) && !was_down) {
@@ -439,13 +470,13 @@ void Checker::Impl::finish(Slot& s, CheckStatus status, int code, std::string_vi
         s.stats.count_down();
         const BackendCounts n{b.usable_active(), b.usable_backup()};
         const std::uint64_t sessions = opt.current_sessions ? opt.current_sessions(s.proxy_index, si) : 0;
-        emit(core::Level::alert, line.server_down(ref, log_checks ? nullptr : &rep, n, sessions));
+        emit(s.proxy_index, core::Level::alert, line.server_down(ref, log_checks ? nullptr : &rep, n, sessions));
         if (usable_before > 0 && n.active == 0 && n.backup == 0)
-            emit(core::Level::emerg, line.no_server(s.proxy->name, s.proxy->is_frontend));
+            emit(s.proxy_index, core::Level::emerg, line.no_server(s.proxy->name, s.proxy->is_frontend));
     } else if (becomes_up(step.health, st.rise(), passed) && was_down) {
         b.set_health_up(si);
         const BackendCounts n{b.usable_active(), b.usable_backup()};
-        emit(core::Level::notice, line.server_up(ref, log_checks ? nullptr : &rep, n));
+        emit(s.proxy_index, core::Level::notice, line.server_up(ref, log_checks ? nullptr : &rep, n));
     } else if (step.changed) {
         b.set_health_counter(si, step.health);
     }
@@ -480,7 +511,7 @@ void Checker::start() {
     ev.events = EPOLLIN;
     ev.data.u64 = kWakeTag;
     if (m.ep < 0 || m.wake < 0 || epoll_ctl(m.ep, EPOLL_CTL_ADD, m.wake, &ev) != 0) {
-        SKJOLD_LOG(alert, "health checks not started: {}", std::strerror(errno));
+        SKJOLD_LOG(alert, "health checks not started: {}", errno_text(errno));
         if (m.ep >= 0) ::close(m.ep);
         if (m.wake >= 0) ::close(m.wake);
         m.ep = m.wake = -1;
@@ -490,6 +521,7 @@ void Checker::start() {
     m.schedule_first(core::monotonic_ms());
     try {
         m.thread = std::thread([&m] { m.run(); });
+        pthread_setname_np(m.thread.native_handle(), "skjold-checks");
     } catch (const std::exception& e) {
         SKJOLD_LOG(alert, "health checks not started: {}", e.what());
         for (Slot& s : m.span()) m.wheel->cancel(s);

@@ -48,11 +48,13 @@ namespace skjold::health {
 class Checker {
 public:
     struct Options {
-        // Where the transition and health check lines go (level as HAProxy's send_log()).
-        // Default: core::log_write(). Called on the checker thread.
-        std::function<void(core::Level, std::string_view)> log;
+        // Where the transition and health check lines go: HAProxy sends them to the backend's
+        // own `log` targets (send_log(s->proxy, ...)) at the level given here. Default:
+        // core::log_write(). Called on the checker thread; must not throw.
+        std::function<void(int proxy_index, core::Level, std::string_view)> log;
         // Sessions currently on a server, for "N sessions active" in the DOWN line
-        // (summed over the workers by the caller). Default: 0. Called on the checker thread.
+        // (summed over the workers by the caller). Default: 0. Called on the checker thread;
+        // must not throw.
         std::function<std::uint64_t(int proxy_index, int server_index)> current_sessions;
         // Seed of the spread-checks jitter; 0 picks one from the clock.
         std::uint64_t seed = 0;

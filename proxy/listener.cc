@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,6 +20,8 @@ core::Result<int> bind_one(const core::SockAddr& addr, int backlog, bool reusepo
     int one = 1;
     if (!addr.is_unix()) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        // Accepted sockets inherit it: relayed small writes are not held back by Nagle.
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
             int e = errno;
             ::close(fd);

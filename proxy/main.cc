@@ -61,9 +61,11 @@ int main(int argc, char** argv) {
                 if (k.sections & conf::kInFrontend) where += "frontend,";
                 if (k.sections & conf::kInBackend) where += "backend,";
                 if (!where.empty()) where.pop_back();
-                std::printf("%-34s %-40s %.*s %.*s\n", where.c_str(), std::string(k.name).c_str(),
-                            static_cast<int>(k.synopsis.size()), k.synopsis.data(),
-                            0, "");
+                std::string kw(k.name);
+                if (!k.synopsis.empty()) kw += " " + std::string(k.synopsis);
+                std::string doc(k.doc);
+                if (!k.feature.empty()) doc += " [needs: " + std::string(k.feature) + "]";
+                std::printf("%-34s %-60s %s\n", where.c_str(), kw.c_str(), doc.c_str());
             }
             return 0;
         } else if (a == "--help" || a == "-h") {

@@ -1,5 +1,6 @@
 #include "proxy/process.hh"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -15,6 +16,7 @@
 
 #include "core/log.hh"
 #include "core/worker.hh"
+#include "health/checker.hh"
 #include "proxy/listener.hh"
 #include "proxy/shared.hh"
 #include "proxy/worker_runtime.hh"
@@ -32,6 +34,8 @@ const char* feature_text(std::string_view f) noexcept {
     if (f == "geoip") return "GeoIP lookups";
     if (f == "proxy-protocol") return "the PROXY protocol";
     if (f == "process") return "daemon mode and privilege changes";
+    if (f == "observe") return "passive health observation (observe/error-limit/on-error)";
+    if (f == "slowstart") return "slowstart weight ramping";
     return "this feature";
 }
 
@@ -51,7 +55,7 @@ bool all_in(const std::vector<std::unique_ptr<WorkerRuntime>>& ws, WorkerRuntime
 
 }  // namespace
 
-bool feature_available(std::string_view f) noexcept { return f == "process"; }
+bool feature_available(std::string_view f) noexcept { return f == "process" || f == "health"; }
 
 namespace {
 
@@ -138,11 +142,22 @@ bool drop_privileges(const conf::Global& g) {
 }  // namespace
 
 std::vector<std::string> unavailable_features(const conf::Snapshot& snap) {
+    // Every use up to a few per feature, then a count: a config with a thousand `check`
+    // servers should not print a thousand lines.
+    constexpr int kShownPerFeature = 5;
     std::vector<std::string> out;
-    for (const auto& u : snap.feature_uses)
-        if (!feature_available(u.feature))
+    std::vector<std::pair<std::string, int>> seen;
+    for (const auto& u : snap.feature_uses) {
+        if (feature_available(u.feature)) continue;
+        auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& p) { return p.first == u.feature; });
+        if (it == seen.end()) it = seen.insert(seen.end(), {u.feature, 0});
+        if (++it->second <= kShownPerFeature)
             out.push_back(u.loc.str() + ": '" + u.keyword + "': " + feature_text(u.feature) +
                           " is not available yet in this build of skjold");
+    }
+    for (const auto& [feature, n] : seen)
+        if (n > kShownPerFeature)
+            out.push_back("... and " + std::to_string(n - kShownPerFeature) + " more use(s) of " + feature_text(feature));
     return out;
 }
 
@@ -242,8 +257,18 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
     SKJOLD_LOG(notice, "skjold {} started: {} worker(s), {} listener(s)", SKJOLD_VERSION, sh.nworkers,
                listeners->size());
 
-    // The control loop. Today it only handles signals; the stats socket and health checks
-    // join it in later issues.
+    // Active health checks run on a thread of their own; the checker is the only writer of
+    // server health in the state table (the stats socket, when it comes, must go through it).
+    health::Checker::Options copt;
+    copt.current_sessions = [&sh](int px, int srv) {
+        std::uint64_t n = 0;
+        for (const auto& ws : sh.stats) n += ws->servers[static_cast<std::size_t>(px)][srv].cur_conn.read();
+        return n;
+    };
+    health::Checker checker(snap, *sh.state, std::move(copt));
+    checker.start();
+
+    // The control loop: signals. The stats socket joins it with the operations issue.
     bool stopping = false;
     std::uint64_t hard_deadline = 0;
     bool hard_sent = false;
@@ -273,6 +298,7 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
             for (auto& w : workers) w->mailbox().post({kMsgHardStop, 0, nullptr});
         }
     }
+    checker.stop();
     for (auto& t : threads) t.join();
     // TCP listeners were closed by their workers; the shared unix ones are closed here.
     for (auto& l : *listeners)

@@ -355,6 +355,10 @@ void WorkerRuntime::connect_server(TcpSession& s, int avoid, int force) noexcept
         connect_failed(s);
         return;
     }
+    if (!addr.is_unix()) {
+        int one = 1;
+        setsockopt(s.sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
     s.state = TcpState::connecting;
     io_uring_sqe* sqe = worker_->ring().sqe();
     io_uring_prep_connect(sqe, s.sfd, addr.sa(), addr.len);

@@ -51,7 +51,7 @@ def count_run(label, builddir, make_status):
             skipped = sum(s[3] for s in summaries)
             if not ok and f == 0:
                 f = 1  # died or was flagged after its last doctest summary (leak report, exit code)
-            note = f", {skipped} skipped" if skipped else ""
+            note = f", {skipped} not run (skipped or filtered out)" if skipped else ""
         else:
             p, f = (1, 0) if ok else (0, 1)
             note = "" if ok else ", no doctest summary: counted as 1 failed"

@@ -511,10 +511,13 @@ TEST_CASE("feature uses name the feature, the line and the keyword") {
     CHECK(has_feature(s, "tls", line_of(t, "bind [::1]:8443 ssl")));
     CHECK(has_feature(s, "http", line_of(t, "http-request deny")));
     CHECK(has_feature(s, "http", line_of(t, "http-response del-header")));
-    CHECK(has_feature(s, "http", line_of(t, "option httpchk GET")));
+    // HTTP health checks run on the checker, not on the HTTP proxy: a tcp backend may use them.
+    CHECK_FALSE(has_feature(s, "http", line_of(t, "option httpchk GET")));
     CHECK(has_feature(s, "health", line_of(t, "option httpchk GET")));
     CHECK(has_feature(s, "health", line_of(t, "http-check expect status")));
     CHECK(has_feature(s, "health", line_of(t, "server a1")));
+    CHECK(has_feature(s, "slowstart", line_of(t, "server a1")));
+    CHECK(has_feature(s, "observe", line_of(t, "server a1")));
     CHECK(has_feature(s, "tls", line_of(t, "server a2")));
     CHECK(has_feature(s, "health", line_of(t, "server a2")));   // check-ssl
     CHECK(has_feature(s, "proxy-protocol", line_of(t, "server a2")));

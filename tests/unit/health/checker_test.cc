@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <chrono>
 #include <mutex>
@@ -42,10 +43,11 @@ std::uint16_t closed_port() {
 }
 
 // A backend stand-in. accept: accepts and closes. http: reads the request head, answers
-// `response`, closes. silent: accepts and never reads nor writes.
+// `response`, closes. silent: accepts and never reads nor writes. reset: reads the request
+// head and resets the connection.
 class TestServer {
 public:
-    enum class Mode { accept, http, silent };
+    enum class Mode { accept, http, silent, reset };
 
     explicit TestServer(Mode mode, std::string response = {}, std::uint16_t port = 0)
         : mode_(mode), response_(std::move(response)) {
@@ -95,7 +97,7 @@ private:
                 held_.push_back(c);
                 continue;
             }
-            if (mode_ == Mode::http) serve_http(c);
+            if (mode_ == Mode::http || mode_ == Mode::reset) serve_http(c);
             close(c);
         }
     }
@@ -113,6 +115,11 @@ private:
         {
             std::lock_guard<std::mutex> g(mu_);
             request_ = req;
+        }
+        if (mode_ == Mode::reset) {
+            const linger lg{1, 0};
+            setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+            return;
         }
         ssize_t w = send(c, response_.data(), response_.size(), MSG_NOSIGNAL);
         (void)w;
@@ -146,14 +153,22 @@ std::shared_ptr<const conf::Snapshot> load(const std::string& text) {
 struct LogSink {
     std::mutex mu;
     std::vector<std::pair<core::Level, std::string>> lines;
+    std::vector<int> proxies;   // the proxy index each line was logged for
 
     Checker::Options options() {
         Checker::Options o;
-        o.log = [this](core::Level l, std::string_view s) {
+        o.log = [this](int px, core::Level l, std::string_view s) {
             std::lock_guard<std::mutex> g(mu);
             lines.emplace_back(l, std::string(s));
+            proxies.push_back(px);
         };
         return o;
+    }
+    int proxy_of(const std::string& text) {
+        std::lock_guard<std::mutex> g(mu);
+        for (std::size_t i = 0; i < lines.size(); ++i)
+            if (lines[i].second == text) return proxies[i];
+        return -1;
     }
     std::vector<std::pair<core::Level, std::string>> snapshot() {
         std::lock_guard<std::mutex> g(mu);
@@ -255,6 +270,9 @@ TEST_CASE("the last server going DOWN announces that the backend has no server a
     REQUIRE(emerg.size() == 2);
     CHECK(std::find(emerg.begin(), emerg.end(), "backend primary has no server available!") != emerg.end());
     CHECK(std::find(emerg.begin(), emerg.end(), "proxy lst has no server available!") != emerg.end());
+    // Each line is handed over with its proxy, so it can go to that proxy's log targets.
+    CHECK(log.proxy_of("backend primary has no server available!") == snap->find_proxy("primary"));
+    CHECK(log.proxy_of("proxy lst has no server available!") == snap->find_proxy("lst"));
 }
 
 TEST_CASE("a server coming back is UP after rise successes, checked at fastinter in transition") {
@@ -489,4 +507,37 @@ TEST_CASE("port and addr redirect the check to another endpoint") {
     checker.stop();
     CHECK(table.find_backend("be")->server(0).health() == Health::up);
     CHECK(checker.stats(0, 0)->status() == CheckStatus::l4ok);
+}
+
+TEST_CASE("a connection reset before any answer is a socket error with the system's words") {
+    TestServer srv(TestServer::Mode::reset);
+    auto snap = load("backend b3\n  option httpchk\n  server rst " + addr(srv.port()) + " check inter 2s\n");
+    ServerStateTable table(*snap);
+    LogSink log;
+    Checker checker(snap, table, log.options());
+    checker.start();
+    REQUIRE(wait_until([&] { return table.find_backend("b3")->server(0).health() == Health::down; }, 1500));
+    checker.stop();
+    CHECK(checker.stats(0, 0)->status() == CheckStatus::sockerr);
+    REQUIRE(!log.texts().empty());
+    CHECK(log.texts()[0] == "Server b3/rst is DOWN, reason: Socket error, info: \"Connection reset by peer\", "
+                            "check duration: Xms. 0 active and 0 backup servers left. 0 sessions active, "
+                            "0 requeued, 0 remaining in queue.");
+}
+
+TEST_CASE("a server with neither a service port nor a check port is not checked") {
+    // skjold's parser wants ADDR:PORT today; HAProxy also takes a bare ADDR with `port`.
+    // Build that case by hand: a service port of 0.
+    TestServer srv(TestServer::Mode::accept);
+    auto parsed = load("backend be\n  server noport 127.0.0.1:1 check inter 20ms\n"
+                       "  server withport 127.0.0.1:1 check inter 20ms port " + std::to_string(srv.port()) + "\n");
+    auto copy = std::make_shared<conf::Snapshot>(*parsed);
+    for (auto& s : copy->proxies[0].servers) s.addr.set_port(0);
+    std::shared_ptr<const conf::Snapshot> snap = copy;
+    ServerStateTable table(*snap);
+    LogSink log;
+    Checker checker(snap, table, log.options());
+    CHECK(checker.checked_servers() == 1);
+    CHECK(checker.stats(0, 0) == nullptr);
+    CHECK(checker.stats(0, 1) != nullptr);
 }
