@@ -110,6 +110,12 @@ Skjold start_with_config(const Tempdir& dir, std::string_view config) {
     return Skjold::start({"-f", cfg, "--ready-file", dir / "ready"});
 }
 
+std::string who_answers(const Address& at, std::string_view from_ip) {
+    auto conn = Connection::open(at, from_ip);
+    if (!conn.connected()) return "(connect failed: " + conn.error() + ")";
+    return conn.recv_all(5s).data;
+}
+
 std::string random_bytes(std::size_t n, std::uint64_t seed) {
     std::mt19937_64 gen(seed);
     std::string out(n, '\0');

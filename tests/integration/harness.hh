@@ -44,6 +44,10 @@ inline constexpr std::string_view kTcpDefaults =
 // Writes `config` to dir/skjold.cfg and starts skjold on it with --ready-file dir/ready.
 Skjold start_with_config(const Tempdir& dir, std::string_view config);
 
+// What a client (from `from_ip` when given) reads until EOF: the name an answer server wrote, or
+// "(connect failed: REASON)".
+std::string who_answers(const Address& at, std::string_view from_ip = {});
+
 // `n` pseudo-random bytes (all 256 values occur) from a fixed seed, so a failure reproduces.
 std::string random_bytes(std::size_t n, std::uint64_t seed);
 

@@ -5,6 +5,7 @@
 #include "harness.hh"
 
 namespace t = skjold::test;
+using t::who_answers;
 using namespace std::chrono_literals;
 using End = t::Received::End;
 
@@ -22,11 +23,6 @@ Answer answer_from(const t::Address& at, std::string_view from_ip = {}) {
     return {{}, conn.recv_all(5s)};
 }
 
-// The name the answering server wrote ("(connect failed: ...)" when the connect failed).
-std::string who_answers(const t::Address& at, std::string_view from_ip = {}) {
-    auto a = answer_from(at, from_ip);
-    return a.connect_error.empty() ? a.got.data : "(connect failed: " + a.connect_error + ")";
-}
 
 }  // namespace
 

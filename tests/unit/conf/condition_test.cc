@@ -3,6 +3,8 @@
 // are in tests/unit/proxy/acl_eval_test.cc.
 #include <doctest/doctest.h>
 
+#include "tests/unit/temp_file.hh"
+
 #include <cstdlib>
 #include <fstream>
 #include <initializer_list>
@@ -65,20 +67,7 @@ std::string testdata(const char* name) {
     return std::string(d) + "/" + name;
 }
 
-struct TempFile {
-    std::string dir, path;
-    explicit TempFile(const std::string& content) {
-        char tmpl[] = "/tmp/skjold-cond-XXXXXX";
-        REQUIRE(mkdtemp(tmpl) != nullptr);
-        dir = tmpl;
-        path = dir + "/patterns.txt";
-        std::ofstream(path, std::ios::binary) << content;
-    }
-    ~TempFile() {
-        unlink(path.c_str());
-        rmdir(dir.c_str());
-    }
-};
+using skjold::test::TempFile;
 
 }  // namespace
 

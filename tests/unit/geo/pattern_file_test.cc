@@ -1,6 +1,8 @@
 // -f pattern files: HAProxy's line rules and one error per malformed line with its number.
 #include <doctest/doctest.h>
 
+#include "tests/unit/temp_file.hh"
+
 #include <fstream>
 #include <string>
 
@@ -13,21 +15,7 @@ using namespace skjold::geo;
 
 namespace {
 
-// A file in a fresh temporary directory, removed at the end of the test.
-struct TempFile {
-    std::string dir, path;
-    explicit TempFile(const std::string& content) {
-        char tmpl[] = "/tmp/skjold-geo-XXXXXX";
-        REQUIRE(mkdtemp(tmpl) != nullptr);
-        dir = tmpl;
-        path = dir + "/patterns.txt";
-        std::ofstream(path, std::ios::binary) << content;
-    }
-    ~TempFile() {
-        unlink(path.c_str());
-        rmdir(dir.c_str());
-    }
-};
+using skjold::test::TempFile;
 
 }  // namespace
 
