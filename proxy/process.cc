@@ -55,7 +55,7 @@ bool all_in(const std::vector<std::unique_ptr<WorkerRuntime>>& ws, WorkerRuntime
 
 }  // namespace
 
-bool feature_available(std::string_view f) noexcept { return f == "process" || f == "health"; }
+bool feature_available(std::string_view f) noexcept { return f == "process" || f == "health" || f == "proxy-protocol"; }
 
 namespace {
 
@@ -218,7 +218,8 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
     for (unsigned w = 0; w < sh.nworkers; ++w) {
         std::vector<WorkerRuntime::ListenerFd> lf;
         for (const auto& l : *listeners)
-            lf.push_back({l.fds[w], l.proxy, !l.addr.is_unix()});
+            lf.push_back({l.fds[w], l.proxy, !l.addr.is_unix(),
+                          snap->proxies[l.proxy].binds[l.bind].accept_proxy});
         workers.push_back(std::make_unique<WorkerRuntime>(sh, w, std::move(lf)));
     }
     std::vector<std::thread> threads;

@@ -23,7 +23,15 @@ struct Direction {
     bool starved = false;         // the receive ended with -ENOBUFS; re-armed when buffers return
 };
 
-enum class TcpState : std::uint8_t { free, connecting, retry_wait, relaying, closing };
+enum class TcpState : std::uint8_t {
+    free,
+    proxy_header,     // accept-proxy: waiting for the PROXY protocol header (timeout client)
+    connecting,
+    retry_wait,
+    sending_proxy,    // send-proxy[-v2]: the header goes to the server before any client byte
+    relaying,
+    closing,
+};
 
 struct TcpSession {
     std::uint32_t slot = 0;
@@ -43,6 +51,8 @@ struct TcpSession {
     core::SockAddr server_sa{};           // the server being connected to (the connect SQE points here)
     core::TimerNode timer;
     Direction c2s, s2c;
+    std::uint8_t proxy_out_len = 0, proxy_out_off = 0;
+    std::uint8_t proxy_out[108];          // send-proxy header being sent (kMaxProxyOut)
 };
 
 }  // namespace skjold::proxy

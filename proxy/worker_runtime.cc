@@ -10,6 +10,7 @@
 
 #include "core/log.hh"
 #include "proxy/acl_eval.hh"
+#include "proxy/proxy_protocol.hh"
 
 namespace skjold::proxy {
 
@@ -24,6 +25,7 @@ enum Op : std::uint8_t {
     kOpConnect = 6,
     kOpCancel = 7,     // an async cancel we issued for a session
     kOpListenerCancel = 8,
+    kOpSendProxy = 9,  // the PROXY protocol header to the server
 };
 
 // Backpressure: stop receiving on a side once this much waits to be sent on the other side,
@@ -125,6 +127,7 @@ WorkerRuntime::WorkerRuntime(Shared& shared, unsigned index, std::vector<Listene
         listeners_[i].fd = listeners[i].fd;
         listeners_[i].proxy = listeners[i].proxy;
         listeners_[i].owned = listeners[i].owned;
+        listeners_[i].accept_proxy = listeners[i].accept_proxy;
     }
     balancers_.resize(snap_.proxies.size());
     fe_limit_.resize(snap_.proxies.size(), 0);
@@ -277,7 +280,8 @@ void WorkerRuntime::start_session(int li, int fd) noexcept {
     for (std::size_t i = 0; i < listeners_.size(); ++i)
         if (!listeners_[i].paused && over_limit(listeners_[i])) pause_listener(static_cast<int>(i));
 
-    // tcp-request connection rules, in order; the first whose condition holds decides.
+    // tcp-request connection rules, in order; the first whose condition holds decides. They run
+    // right after accept, on the real peer, before any PROXY header (HAProxy's order).
     TcpFetch ctx(shared_, s);
     for (const auto& r : px.tcp_request_connection) {
         if (!evaluate(r.cond, px, ctx)) continue;
@@ -289,10 +293,22 @@ void WorkerRuntime::start_session(int li, int fd) noexcept {
         }
         break;   // accept
     }
+    if (l.accept_proxy) {
+        s.state = TcpState::proxy_header;
+        if (px.timeouts.client >= 0)
+            worker_->timers().arm(s.timer, worker_->now() + static_cast<std::uint64_t>(px.timeouts.client));
+        arm_recv(s, true);
+        return;
+    }
+    route_session(s);
+}
+
+// Backend selection and the first connect: after accept, or once the PROXY header has told
+// who the client really is.
+void WorkerRuntime::route_session(TcpSession& s) noexcept {
     if (!choose_backend(s)) {
-        fc.no_server.add();
-        s.state = TcpState::closing;
-        release_if_idle(s);
+        stats_.proxies[s.frontend].no_server.add();
+        abort_session(s);
         return;
     }
     const auto& be = snap_.proxies[s.backend];
@@ -300,6 +316,43 @@ void WorkerRuntime::start_session(int li, int fd) noexcept {
     stats_.proxies[s.backend].cur_conn.add();
     stats_.proxies[s.backend].cum_conn.add();
     connect_server(s, -1);
+}
+
+void WorkerRuntime::on_proxy_header_data(TcpSession& s) noexcept {
+    // The header nearly always sits in the first buffer; copy at most kMaxProxyHeader bytes
+    // from the queue so one that spans buffers parses the same way.
+    std::uint8_t head[kMaxProxyHeader];
+    std::size_t n = 0;
+    auto& br = worker_->buffers();
+    for (std::uint16_t b = s.c2s.q.head; b != core::kNoBuffer && n < sizeof head; b = br.meta(b).next) {
+        const auto& m = br.meta(b);
+        std::size_t take = std::min<std::size_t>(m.len - m.off, sizeof head - n);
+        std::memcpy(head + n, br.data(b) + m.off, take);
+        n += take;
+    }
+    ProxyHeader h;
+    const char* why = nullptr;
+    switch (parse_proxy_header({head, n}, h, why)) {
+    case ProxyParse::need_more:
+        return;
+    case ProxyParse::error:
+        stats_.proxies[s.frontend].denied_conn.add();
+        SKJOLD_LOG(debug, "frontend {}: closing a connection: {}", snap_.proxies[s.frontend].name, why);
+        abort_session(s);
+        return;
+    case ProxyParse::ok:
+        break;
+    }
+    s.c2s.q.consume(br, static_cast<std::uint32_t>(h.length));
+    if (h.has_addresses) {
+        s.src = h.src;
+        s.dst = h.dst;
+        s.src_port = h.src_port;
+        s.dst_port = h.dst_port;
+        s.src_known = s.dst_known = true;
+    }
+    worker_->timers().cancel(s.timer);
+    route_session(s);
 }
 
 bool WorkerRuntime::choose_backend(TcpSession& s) noexcept {
@@ -376,7 +429,9 @@ void WorkerRuntime::on_connect(TcpSession& s, int res) noexcept {
     }
     worker_->timers().cancel(s.timer);
     if (res == 0) {
-        start_relay(s);
+        const auto& opt = snap_.proxies[s.backend].servers[s.server].opt;
+        if (opt.send_proxy || opt.send_proxy_v2) send_proxy_header(s);
+        else start_relay(s);
         return;
     }
     auto& sc = stats_.servers[s.backend][s.server];
@@ -416,6 +471,49 @@ void WorkerRuntime::connect_failed(TcpSession& s) noexcept {
     worker_->timers().arm(s.timer, worker_->now() + static_cast<std::uint64_t>(wait));
 }
 
+void WorkerRuntime::send_proxy_header(TcpSession& s) noexcept {
+    // The client as we know it: the PROXY header's addresses when one came in, else the peer.
+    TcpFetch ctx(shared_, s);
+    Sample tmp{};
+    conf::FetchCall f;
+    f.id = conf::FetchId::src;
+    bool known = ctx.fetch(f, 0, tmp);
+    f.id = conf::FetchId::dst;
+    known = ctx.fetch(f, 0, tmp) && known;
+    const auto& opt = snap_.proxies[s.backend].servers[s.server].opt;
+    std::span<std::uint8_t> out(s.proxy_out, sizeof s.proxy_out);
+    std::size_t n = opt.send_proxy_v2 ? build_proxy_v2(out, known, s.src, s.src_port, s.dst, s.dst_port)
+                                      : build_proxy_v1(out, known, s.src, s.src_port, s.dst, s.dst_port);
+    s.proxy_out_len = static_cast<std::uint8_t>(n);
+    s.proxy_out_off = 0;
+    s.state = TcpState::sending_proxy;
+    io_uring_sqe* sqe = worker_->ring().sqe();
+    io_uring_prep_send(sqe, s.sfd, s.proxy_out, n, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, udata(s, kOpSendProxy));
+    ++s.inflight;
+}
+
+void WorkerRuntime::on_proxy_sent(TcpSession& s, int res) noexcept {
+    --s.inflight;
+    if (s.aborting) {
+        release_if_idle(s);
+        return;
+    }
+    if (res <= 0) {
+        abort_session(s);
+        return;
+    }
+    s.proxy_out_off = static_cast<std::uint8_t>(s.proxy_out_off + res);
+    if (s.proxy_out_off < s.proxy_out_len) {
+        io_uring_sqe* sqe = worker_->ring().sqe();
+        io_uring_prep_send(sqe, s.sfd, s.proxy_out + s.proxy_out_off, s.proxy_out_len - s.proxy_out_off, MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(sqe, udata(s, kOpSendProxy));
+        ++s.inflight;
+        return;
+    }
+    start_relay(s);
+}
+
 void WorkerRuntime::start_relay(TcpSession& s) noexcept {
     s.state = TcpState::relaying;
     const auto& fe = snap_.proxies[s.frontend];
@@ -428,6 +526,9 @@ void WorkerRuntime::start_relay(TcpSession& s) noexcept {
     arm_idle_timer(s);
     arm_recv(s, true);
     arm_recv(s, false);
+    // Bytes that came with or after a PROXY header while connecting, and a FIN already seen.
+    kick_send(s, true);
+    maybe_finish(s);
 }
 
 void WorkerRuntime::arm_idle_timer(TcpSession& s) noexcept {
@@ -451,7 +552,7 @@ void WorkerRuntime::arm_recv(TcpSession& s, bool client_side) noexcept {
 
 void WorkerRuntime::kick_send(TcpSession& s, bool to_server) noexcept {
     Direction& d = to_server ? s.c2s : s.s2c;
-    if (d.send_inflight || d.q.empty() || s.aborting) return;
+    if (d.send_inflight || d.q.empty() || s.aborting || s.state != TcpState::relaying) return;
     auto& br = worker_->buffers();
     auto& m = br.meta(d.q.head);
     io_uring_sqe* sqe = worker_->ring().sqe();
@@ -484,6 +585,10 @@ void WorkerRuntime::on_recv(TcpSession& s, bool client_side, const io_uring_cqe&
         auto& pc = stats_.proxies[s.frontend];
         if (client_side) pc.bytes_in.add(static_cast<std::uint64_t>(cqe.res));
         else pc.bytes_out.add(static_cast<std::uint64_t>(cqe.res));
+        if (s.state == TcpState::proxy_header) {
+            on_proxy_header_data(s);
+            if (s.aborting) return;
+        }
         kick_send(s, client_side);
         if (d.recv_armed && !d.cancel_sent && d.q.bytes >= kHighWater) {
             // Backpressure: the other side is not taking bytes as fast as this one sends them.
@@ -531,6 +636,12 @@ void WorkerRuntime::on_send(TcpSession& s, bool to_server, int res) noexcept {
 }
 
 void WorkerRuntime::maybe_finish(TcpSession& s) noexcept {
+    if (s.state != TcpState::relaying) {
+        // A client that closes before its PROXY header is complete is gone for good; other
+        // FINs seen before relaying are propagated once it starts.
+        if (s.state == TcpState::proxy_header && s.c2s.eof) abort_session(s);
+        return;
+    }
     // Half-close: once a side's FIN has been received and everything before it was sent on,
     // shut the other side's write half; the reply still flows back.
     auto propagate = [&](Direction& d, int dst) {
@@ -625,6 +736,7 @@ void WorkerRuntime::on_completion(const io_uring_cqe& cqe) noexcept {
     case kOpSendServer: on_send(s, true, cqe.res); break;
     case kOpSendClient: on_send(s, false, cqe.res); break;
     case kOpConnect: on_connect(s, cqe.res); break;
+    case kOpSendProxy: on_proxy_sent(s, cqe.res); break;
     case kOpCancel:
         --s.inflight;
         release_if_idle(s);
@@ -643,6 +755,12 @@ void WorkerRuntime::on_timer(core::TimerNode* node) noexcept {
     }
     TcpSession& s = session_of(node);
     switch (s.state) {
+    case TcpState::proxy_header:
+        // No complete PROXY header within timeout client.
+        stats_.proxies[s.frontend].timeouts.add();
+        SKJOLD_LOG(debug, "frontend {}: no PROXY header within timeout client", snap_.proxies[s.frontend].name);
+        abort_session(s);
+        break;
     case TcpState::connecting:
         // timeout connect: cancel the connect; its completion (-ECANCELED) retries or gives up.
         stats_.proxies[s.backend].timeouts.add();

@@ -27,6 +27,7 @@ public:
         int fd = -1;
         int proxy = -1;
         bool owned = false;       // this worker closes it at stop (a shared unix fd: the process does)
+        bool accept_proxy = false;
     };
     WorkerRuntime(Shared& shared, unsigned index, std::vector<ListenerFd> listeners);
     ~WorkerRuntime();
@@ -54,6 +55,7 @@ private:
         int fd = -1;
         int proxy = -1;
         bool owned = false;
+        bool accept_proxy = false;
         bool armed = false;       // multishot accept in flight
         bool closing = false;
         bool paused = false;      // frontend maxconn reached
@@ -65,6 +67,10 @@ private:
     void on_accept(int li, const io_uring_cqe& cqe) noexcept;
     void start_session(int li, int fd) noexcept;
     bool choose_backend(TcpSession& s) noexcept;
+    void route_session(TcpSession& s) noexcept;
+    void on_proxy_header_data(TcpSession& s) noexcept;
+    void send_proxy_header(TcpSession& s) noexcept;
+    void on_proxy_sent(TcpSession& s, int res) noexcept;
     void connect_server(TcpSession& s, int avoid, int force = -1) noexcept;
     void listener_down(Listener& l) noexcept;
     void on_connect(TcpSession& s, int res) noexcept;
