@@ -59,8 +59,8 @@ bool feature_available(std::string_view f) noexcept { return f == "process" || f
 
 namespace {
 
-// `ulimit-n`, then `daemon`: done before any thread exists.
-bool prepare_process(const conf::Global& g) {
+// `ulimit-n`: before any descriptor is opened.
+bool set_limits(const conf::Global& g) {
     if (g.ulimit_n > 0) {
         rlimit rl{static_cast<rlim_t>(g.ulimit_n), static_cast<rlim_t>(g.ulimit_n)};
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
@@ -68,6 +68,12 @@ bool prepare_process(const conf::Global& g) {
             return false;
         }
     }
+    return true;
+}
+
+// `daemon` once the listeners are bound (so a bind error still reaches the terminal and the
+// exit status), then `pidfile` with the final pid. No thread exists yet.
+bool daemonize_and_write_pid(const conf::Global& g) {
     if (g.daemon) {
         pid_t pid = fork();
         if (pid < 0) {
@@ -176,7 +182,7 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
         return 1;
     }
 
-    if (!prepare_process(snap->global)) return 1;
+    if (!set_limits(snap->global)) return 1;
 
     // Signals go to the control thread only: block them before any worker thread exists.
     sigset_t sigs;
@@ -208,7 +214,7 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
         return 1;
     }
 
-    if (!drop_privileges(snap->global)) {
+    if (!daemonize_and_write_pid(snap->global) || !drop_privileges(snap->global)) {
         close_listeners(*listeners);
         close(sfd);
         return 1;

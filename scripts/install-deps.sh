@@ -10,7 +10,7 @@ packages=(
     liburing-dev libssl-dev libmaxminddb-dev node-llhttp libfmt-dev
     doctest-dev libbenchmark-dev
     # tests, demo and benchmarks
-    curl openssl socat iperf3 haproxy nginx-light python3 util-linux
+    curl openssl socat iperf3 haproxy nginx-light python3 util-linux iproute2
     # fuzzing
     clang
 )
