@@ -20,9 +20,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cctype>
+#include <map>
 
 #include "conf/acl_expr_parse.hh"
 #include "conf/fetch_registry.hh"
+#include "geo/map_file.hh"
+#include "geo/mmdb.hh"
 #include "geo/pattern_file.hh"
 
 namespace skjold::conf {
@@ -269,6 +272,60 @@ std::optional<std::uint32_t> find_acl(Proxy& px, const std::string& name, const 
     return store(px, name, std::move(e));
 }
 
+// Loads the table of every map_ip()/geoip() converter, each distinct map file and each
+// distinct (database, field) once, into snap.geo_tables, and points the converters at them.
+// Errors name the ACL's FILE:LINE, then the map file's own PATH:LINE or libmaxminddb's message.
+void load_geo_tables(Snapshot& snap, std::vector<std::string>& errors) {
+    struct Loaded { int index = -1; std::string error; };
+    std::map<std::string, Loaded> loaded;   // "map\0PATH" or "geoip\0NAME\0FIELD"
+    for (Proxy& px : snap.proxies)
+        for (Acl& acl : px.acls)
+            for (AclExpr& e : acl.exprs)
+                for (ConverterCall& c : e.converters) {
+                    if (c.id != ConverterId::map_ip && c.id != ConverterId::geoip) continue;
+                    const char* name = c.id == ConverterId::map_ip ? "map_ip" : "geoip";
+                    auto where = [&](const std::string& msg) {
+                        errors.push_back(e.loc.file + ":" + std::to_string(e.loc.line) + ": converter '" + name + "': " + msg);
+                    };
+                    const std::string& arg0 = c.args.at(0);
+                    std::string field = c.id == ConverterId::geoip && c.args.size() > 1 && !c.args[1].empty()
+                                            ? c.args[1] : std::string("country.iso_code");
+                    std::string key = c.id == ConverterId::map_ip ? "map" + std::string(1, '\0') + arg0
+                                                                  : "geoip" + std::string(1, '\0') + arg0 + '\0' + field;
+                    auto it = loaded.find(key);
+                    if (it == loaded.end()) {
+                        Loaded l;
+                        core::Result<geo::ValueTable> t = core::fail(core::Errc::invalid_argument);
+                        if (c.id == ConverterId::map_ip) {
+                            t = geo::load_ip_map(arg0);
+                        } else {
+                            const Global::GeoDb* db = nullptr;
+                            for (const auto& d : snap.global.geoip_dbs)
+                                if (d.name == arg0) db = &d;
+                            if (db == nullptr)
+                                t = core::fail(core::Errc::invalid_argument,
+                                               "unknown database '" + arg0 + "' (declare it with 'geoip-db " + arg0 +
+                                                   " FILE' in the global section)");
+                            else
+                                t = geo::load_mmdb_field(db->file, field);
+                        }
+                        if (t) {
+                            l.index = static_cast<int>(snap.geo_tables.size());
+                            snap.geo_tables.push_back(std::make_shared<const geo::ValueTable>(std::move(*t)));
+                        } else {
+                            l.error = t.error().detail;
+                        }
+                        it = loaded.emplace(key, std::move(l)).first;
+                    }
+                    if (it->second.index < 0) {
+                        where(it->second.error);
+                        continue;
+                    }
+                    c.table = it->second.index;
+                    c.value_table = snap.geo_tables[static_cast<std::size_t>(c.table)].get();
+                }
+}
+
 }  // namespace
 
 std::optional<std::string> add_acl(Proxy& px, std::span<const std::string> args, const SourceLocRef& loc) {
@@ -385,6 +442,7 @@ void resolve_conditions(Snapshot& snap, std::vector<std::string>& errors) {
                 }
             }
     }
+    load_geo_tables(snap, errors);
 }
 
 }  // namespace skjold::conf

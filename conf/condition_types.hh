@@ -10,6 +10,7 @@
 
 #include "geo/address.hh"
 #include "geo/ip_matcher.hh"
+#include "geo/value_table.hh"
 
 namespace skjold::conf {
 
@@ -53,7 +54,10 @@ struct FetchCall {
 struct ConverterCall {
     ConverterId id = ConverterId::lower;
     std::vector<std::string> args;
-    int table = -1;                       // map_ip / geoip: index of the loaded table (geo issue)
+    int table = -1;                       // map_ip / geoip: index into Snapshot::geo_tables
+    const geo::ValueTable* value_table = nullptr;   // == Snapshot::geo_tables[table].get(), set at
+                                          // load (conf/condition.cc); owned by the Snapshot, which
+                                          // outlives every evaluation
 };
 
 struct SourceLocRef {
@@ -74,10 +78,9 @@ struct AclExpr {
     std::vector<IntPattern> ints;         // integer patterns (also `len`)
     std::vector<geo::Prefix> prefixes;    // ip patterns (inline and -f files)
     std::vector<geo::MaskedV4> masked_v4; // ip patterns with non-contiguous IPv4 masks
-    geo::IpMatcher ip_matcher;            // built from prefixes + masked_v4 at load; the geo issue
-                                          // replaces it with its LPM table
+    geo::IpMatcher ip_matcher;            // built from prefixes + masked_v4 at load (a PrefixTable)
     std::string keyword;                  // the fetch keyword as written ("hdr_sub"), for messages
-    bool uses_geo = false;                // a map_ip()/geoip() converter: needs the geo issue's tables
+    bool uses_geo = false;                // a map_ip()/geoip() converter: its table is loaded after parsing
     bool needs_http = false;              // the fetch needs an HTTP request (hdr, path, method, ...)
 };
 

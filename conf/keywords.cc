@@ -43,7 +43,7 @@ const KeywordInfo kTable[] = {
     {"ssl-default-server-options", G, "OPTION...", kw::ssl_default_options, "TLS options for every 'server ... ssl'.", "tls"},
     {"ssl-default-server-ciphers", G, "LIST", kw::ssl_default_string, "Default TLS 1.2 cipher list towards servers.", "tls"},
     {"ssl-default-server-ciphersuites", G, "LIST", kw::ssl_default_string, "Default TLS 1.3 cipher suites towards servers.", "tls"},
-    {"geoip-db", G, "NAME FILE", kw::geoip_db, "Load a MaxMind database for the geoip() converter (skjold's own).", "geoip"},
+    {"geoip-db", G, "NAME FILE", kw::geoip_db, "Load a MaxMind database for the geoip() converter (skjold's own).", ""},
     {"nbproc", G, "N", kw::no_effect, "HAProxy process model; accepted with a warning, no effect.", "", kNoEffect},
     {"master-worker", G, "", kw::no_effect, "HAProxy process model; accepted with a warning, no effect.", "", kNoEffect},
     {"cpu-map", G, "...", kw::no_effect, "HAProxy CPU binding; accepted with a warning, no effect (workers pin themselves).", "", kNoEffect},

@@ -141,11 +141,10 @@ void balance(ParseContext& ctx, Args args) {
     ctx.px->balance = b;
 }
 
-// An ACL expression whose fetch needs an HTTP request, or whose converter needs the geo
-// tables, is a use of that feature on the line that wrote it.
+// An ACL expression whose fetch needs an HTTP request is a use of that feature on the line that
+// wrote it. map_ip()/geoip() converters need nothing more: their tables load with the Snapshot.
 static void tag_acl_expr(ParseContext& ctx, const AclExpr& e) {
     if (e.needs_http) ctx.use("http", "acl " + e.keyword);
-    if (e.uses_geo) ctx.use("geoip", "acl " + e.keyword + " (map_ip/geoip converter)");
 }
 
 bool parse_rule_condition(ParseContext& ctx, Args args, std::size_t pos, Condition& cond) {

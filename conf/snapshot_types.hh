@@ -210,6 +210,9 @@ struct Snapshot {
     std::vector<Proxy> proxies;         // frontends, backends and listens in file order
     std::vector<std::string> warnings;  // FILE:LINE: message
     std::vector<FeatureUse> feature_uses;
+    // map_ip() / geoip() tables, one per distinct map file or (database, field), loaded after
+    // parsing (conf/condition.cc); ConverterCall::table indexes this.
+    std::vector<std::shared_ptr<const geo::ValueTable>> geo_tables;
 
     int find_proxy(std::string_view name) const noexcept {
         for (std::size_t i = 0; i < proxies.size(); ++i)

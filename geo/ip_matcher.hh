@@ -1,15 +1,18 @@
 #pragma once
 // Membership test for a set of IP patterns (ACL `src`/`dst` values and -f files).
 // Built once at load, immutable, read concurrently by every worker without locks.
-// A simple correct matcher: prefixes become sorted, merged 128-bit ranges searched by binary
-// search. The geo issue replaces it with its LPM table; keep the interface this small.
-// Owner: the conditions helper (until the geo issue).
+// Prefixes go into a geo::PrefixTable (membership: every prefix has value 0), so a test is one
+// longest-prefix lookup (a few ns for a world-size list); non-contiguous IPv4 masks, which no
+// prefix structure can hold, are checked linearly afterwards, as HAProxy does.
+// Owner: the conditions helper wrote the interface; the geo "table" helper the PrefixTable
+// behind it (issue #4).
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
 #include "geo/address.hh"
+#include "geo/prefix_table.hh"
 
 namespace skjold::geo {
 
@@ -18,19 +21,22 @@ public:
     IpMatcher() = default;
     explicit IpMatcher(std::span<const Prefix> prefixes, std::span<const MaskedV4> masked = {});
 
-    bool contains(const IpAddr& a) const noexcept;
-    bool empty() const noexcept { return ranges_.empty() && masked_.empty(); }
-    std::size_t range_count() const noexcept { return ranges_.size(); }   // after merging
+    bool contains(const IpAddr& a) const noexcept {
+        if (table_.lookup(a) != PrefixTable::kNone) return true;
+        for (const auto& m : masked_)
+            if (m.contains(a)) return true;
+        return false;
+    }
+    bool empty() const noexcept { return table_.empty() && masked_.empty(); }
+    // Disjoint address ranges the prefixes cover once overlapping and adjacent ones are merged
+    // (for tests and reports; the lookup does not use them).
+    std::size_t range_count() const noexcept { return range_count_; }
+    std::size_t memory_bytes() const noexcept { return table_.memory_bytes() + masked_.capacity() * sizeof(MaskedV4); }
 
 private:
-    struct U128 {
-        std::uint64_t hi = 0, lo = 0;
-        auto operator<=>(const U128&) const = default;
-    };
-    struct Range { U128 first, last; };
-
-    std::vector<Range> ranges_;        // sorted by first, disjoint and non-adjacent
-    std::vector<MaskedV4> masked_;     // checked linearly after the ranges (HAProxy's order)
+    PrefixTable table_;
+    std::vector<MaskedV4> masked_;     // checked linearly after the table (HAProxy's order)
+    std::size_t range_count_ = 0;
 };
 
 }  // namespace skjold::geo

@@ -149,7 +149,16 @@ bool to_ip(Work& w) noexcept {
     return true;
 }
 
-bool convert(const conf::ConverterCall& c, Work& w) noexcept {
+// The last map_ip()/geoip() lookup of one evaluation: several ACLs of a condition usually
+// convert the same `src` with the same table. Lives on the evaluation's stack only, so a table
+// freed with an old Snapshot can never be mistaken for a new one at the same address.
+struct GeoCache {
+    const geo::ValueTable* table = nullptr;
+    geo::IpAddr addr{};
+    std::uint32_t value = geo::PrefixTable::kNone;
+};
+
+bool convert(const conf::ConverterCall& c, Work& w, GeoCache& cache) noexcept {
     switch (c.id) {
     case conf::ConverterId::lower:
     case conf::ConverterId::upper: {
@@ -167,8 +176,28 @@ bool convert(const conf::ConverterCall& c, Work& w) noexcept {
         return true;
     }
     case conf::ConverterId::map_ip:
-    case conf::ConverterId::geoip:
-        return false;   // the geo issue implements these; until then the sample does not exist
+    case conf::ConverterId::geoip: {
+        // The table was loaded with the Snapshot; without one (a Proxy compiled outside the
+        // loader) the sample does not exist.
+        const geo::ValueTable* t = c.value_table;
+        if (t == nullptr || !to_ip(w)) return false;
+        std::uint32_t v;
+        if (cache.table == t && cache.addr == w.s.ip) {
+            v = cache.value;
+        } else {
+            v = t->table.lookup(w.s.ip);
+            cache = GeoCache{t, w.s.ip, v};
+        }
+        w.s.type = SampleType::str;
+        if (v < t->values.size()) {
+            w.s.s = t->values[v];
+        } else if (c.id == conf::ConverterId::map_ip && c.args.size() > 1) {
+            w.s.s = c.args[1];   // map_ip(FILE,DEFAULT): no prefix matched
+        } else {
+            return false;        // no DEFAULT, or geoip() with no value: no sample
+        }
+        return true;
+    }
     }
     return false;
 }
@@ -275,7 +304,7 @@ bool sample_matches(const conf::AclExpr& e, Work& w) noexcept {
 
 bool multi_valued(conf::FetchId id) noexcept { return id == conf::FetchId::hdr || id == conf::FetchId::req_hdr; }
 
-bool expr_matches(const conf::AclExpr& e, FetchContext& ctx) noexcept {
+bool expr_matches(const conf::AclExpr& e, FetchContext& ctx, GeoCache& cache) noexcept {
     const std::size_t limit = multi_valued(e.fetch.id) ? kMaxSamplesPerFetch : 1;
     for (std::size_t index = 0; index < limit; ++index) {
         Work w;
@@ -287,27 +316,33 @@ bool expr_matches(const conf::AclExpr& e, FetchContext& ctx) noexcept {
         }
         bool ok = true;
         for (const auto& c : e.converters)
-            if (!convert(c, w)) { ok = false; break; }
+            if (!convert(c, w, cache)) { ok = false; break; }
         if (ok && sample_matches(e, w)) return true;
     }
+    return false;
+}
+
+bool acl_matches_cached(const conf::Acl& acl, FetchContext& ctx, GeoCache& cache) noexcept {
+    for (const auto& e : acl.exprs)
+        if (expr_matches(e, ctx, cache)) return true;
     return false;
 }
 
 }  // namespace
 
 bool acl_matches(const conf::Acl& acl, FetchContext& ctx) noexcept {
-    for (const auto& e : acl.exprs)
-        if (expr_matches(e, ctx)) return true;
-    return false;
+    GeoCache cache;
+    return acl_matches_cached(acl, ctx, cache);
 }
 
 bool evaluate(const conf::Condition& c, const conf::Proxy& px, FetchContext& ctx) noexcept {
     if (!c.present) return true;
+    GeoCache cache;
     bool result = false;
     for (const auto& group : c.any_of) {
         bool all = true;
         for (const auto& t : group) {
-            bool m = t.acl < px.acls.size() && acl_matches(px.acls[t.acl], ctx);
+            bool m = t.acl < px.acls.size() && acl_matches_cached(px.acls[t.acl], ctx, cache);
             if (m == t.negate) { all = false; break; }
         }
         if (all) { result = true; break; }

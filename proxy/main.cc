@@ -3,17 +3,21 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "conf/keywords.hh"
 #include "conf/loader.hh"
 #include "core/log.hh"
+#include "geo/geo_tool.hh"
 #include "proxy/process.hh"
 
 namespace {
 
 constexpr const char* kUsage =
     "Usage: skjold -f FILE [-f FILE ...] [-c] [-d] [--ready-file PATH]\n"
+    "       skjold geo lookup [--db FILE]... [--list FILE]... ADDRESS...\n"
+    "       skjold geo export --db FILE --country CC [--ipv4|--ipv6]\n"
     "       skjold -v | --keywords | --help\n"
     "\n"
     "  -f FILE            configuration file (HAProxy syntax); several are read in order\n"
@@ -35,6 +39,8 @@ int usage_error(const char* msg) {
 
 int main(int argc, char** argv) {
     using namespace skjold;
+    // `skjold geo lookup|export ...`: the geo tools (skjold(8), GEO SUB-COMMANDS).
+    if (argc >= 2 && std::string_view(argv[1]) == "geo") return geo::geo_tool_main(argc - 1, argv + 1);
     std::vector<std::string> files;
     bool check_only = false;
     proxy::RunOptions opt;

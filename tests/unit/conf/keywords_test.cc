@@ -498,7 +498,7 @@ TEST_CASE("feature uses name the feature, the line and the keyword") {
     CHECK(has_feature(s, "stats", line_of(t, "    stats timeout")));
     CHECK(has_feature(s, "tls", line_of(t, "    tune.ssl.cachesize")));
     CHECK(has_feature(s, "tls", line_of(t, "    ssl-default-bind-ciphers")));
-    CHECK(has_feature(s, "geoip", line_of(t, "    geoip-db")));
+    CHECK_FALSE(has_feature(s, "geoip", line_of(t, "    geoip-db")));   // runs since issue #4
     CHECK(has_feature(s, "http", line_of(t, "    mode http")));
     CHECK(has_feature(s, "http", line_of(t, "    option httplog")));
     CHECK(has_feature(s, "health", line_of(t, "    option log-health-checks")));
@@ -534,7 +534,7 @@ TEST_CASE("feature uses name the feature, the line and the keyword") {
                                     ": previous 'http-request' action is final and has no condition attached"));
 }
 
-TEST_CASE("ACLs whose fetch needs HTTP or whose converter needs the geo tables are feature uses of their line") {
+TEST_CASE("ACLs whose fetch needs HTTP are feature uses of their line; map_ip() ones are not") {
     Tempdir dir;
     std::string map = dir.write("map.txt", "10.0.0.0/8 NO\n");
     auto r = load("frontend f\n  bind :1\n"
@@ -546,7 +546,8 @@ TEST_CASE("ACLs whose fetch needs HTTP or whose converter needs the geo tables a
                   "backend b\n");
     const Snapshot& s = ok(r);
     CHECK(has_feature(s, "http", 3));
-    CHECK(has_feature(s, "geoip", 4));
+    CHECK(!has_feature(s, "geoip", 4));   // map_ip() runs since issue #4: nothing to refuse
+    CHECK(!has_feature(s, "http", 4));
     CHECK(!has_feature(s, "http", 5));    // src needs neither
     CHECK(!has_feature(s, "geoip", 5));
     CHECK(has_feature(s, "http", 6));     // anonymous ACL and predefined METH_GET

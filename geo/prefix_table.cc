@@ -1,0 +1,306 @@
+// The longest-prefix-match table: one poptrie per family.
+//
+// Why this layout: a plain DIR-24-8 needs 64 MiB for IPv4 alone, and a DIR-16-8-8 with
+// uncompressed 256-entry blocks needs one KiB for every /16 that holds a longer prefix (about
+// 30 MiB for the world list). A poptrie node is 24 bytes whatever it holds, and a step costs
+// one shift, one bit test and one popcount, so the whole world list (IPv4 + IPv6) fits in a few
+// MiB, most of it in cache, and a lookup is a handful of dependent loads.
+//
+// One trie: `direct` holds 2^direct_bits entries indexed by the top bits of the key; an entry
+// is a node index (kNodeFlag set) or a leaf value + 1 (0 = no prefix). Below it, nodes of
+// stride 6: bit i of `child_bm` says slot i has a child (children of a node are contiguous from
+// child_base, in slot order); every other slot is a leaf, and bit i of `leaf_bm` marks the start
+// of a run of equal leaf values (leaves of a node are contiguous from leaf_base). So:
+//   child = nodes[child_base + popcount(child_bm & bits 0..i) - 1]
+//   value = leaves[leaf_base + popcount(leaf_bm & bits 0..i) - 1]
+// Keys are left-aligned in an integer (IPv4: the 32 bits at the top of a uint64; IPv6: the
+// 128 bits of an unsigned __int128); the bits past the address are zero, so a last level that
+// reaches past the end (IPv4 28..33) simply uses every fourth slot.
+//
+// The build sorts the prefixes by (address, length), drops all but the last add() of an
+// identical prefix, and fills each node in one pass: in that order every prefix that covers a
+// slot comes before the longer prefixes inside the slot, and a nested prefix comes after the
+// one containing it, so overwriting gives the longest match (leaf pushing).
+#include "geo/prefix_table.hh"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/assert.hh"
+
+namespace skjold::geo {
+
+namespace {
+
+using u128 = unsigned __int128;
+
+constexpr std::uint32_t kNodeFlag = 0x80000000u;
+constexpr unsigned kStride = 6;
+constexpr std::uint64_t kV4MappedHigh32 = 0xffffu;   // bits 64..95 of ::ffff:0:0/96
+
+struct Node {
+    std::uint64_t child_bm = 0;
+    std::uint64_t leaf_bm = 0;
+    std::uint32_t child_base = 0;
+    std::uint32_t leaf_base = 0;
+};
+static_assert(sizeof(Node) == 24);
+
+struct Trie {
+    unsigned direct_bits = 4;
+    std::vector<std::uint32_t> direct = std::vector<std::uint32_t>(16, 0);
+    std::vector<Node> nodes;
+    std::vector<std::uint32_t> leaves;
+
+    std::size_t memory_bytes() const noexcept {
+        return direct.capacity() * sizeof(std::uint32_t) + nodes.capacity() * sizeof(Node) +
+               leaves.capacity() * sizeof(std::uint32_t);
+    }
+};
+
+template <class K>
+constexpr unsigned kBits = sizeof(K) * 8;
+
+template <class K>
+struct Entry {
+    K key;                  // left-aligned, bits past len zero
+    std::uint8_t len;       // in the family's own bits (IPv4 0..32, IPv6 0..128)
+    std::uint32_t value;
+};
+
+template <class K>
+inline unsigned slot_of(K key, unsigned depth, unsigned width) noexcept {
+    return static_cast<unsigned>((key << depth) >> (kBits<K> - width));
+}
+
+template <class K>
+class TrieBuilder {
+public:
+    TrieBuilder(Trie& t, const std::vector<Entry<K>>& es) : t_(t), es_(es) {}
+
+    void build(std::uint32_t root_value) {
+        // Small tables (a few ACL patterns) get a small direct level, big ones 2^16 entries.
+        t_.direct_bits = es_.size() < 256 ? 8 : 16;
+        t_.direct.assign(std::size_t{1} << t_.direct_bits, root_value + 1);
+        t_.nodes.clear();
+        t_.leaves.clear();
+        const unsigned d = t_.direct_bits;
+        std::size_t i = 0;
+        while (i < es_.size()) {
+            const Entry<K>& x = es_[i];
+            unsigned sl = slot_of(x.key, 0, d);
+            if (x.len <= d) {
+                std::size_t n = std::size_t{1} << (d - x.len);
+                std::fill_n(t_.direct.begin() + sl, n, x.value + 1);
+                ++i;
+                continue;
+            }
+            std::size_t j = i;
+            while (j < es_.size() && slot_of(es_[j].key, 0, d) == sl) ++j;
+            std::uint32_t inherited = t_.direct[sl] - 1;
+            auto ni = static_cast<std::uint32_t>(t_.nodes.size());
+            t_.nodes.emplace_back();
+            fill(ni, d, i, j, inherited);
+            t_.direct[sl] = kNodeFlag | ni;
+            i = j;
+        }
+        SKJOLD_CHECK(t_.nodes.size() < kNodeFlag, "prefix table too large");
+        t_.nodes.shrink_to_fit();
+        t_.leaves.shrink_to_fit();
+    }
+
+private:
+    // Node `ni` at depth `depth` receives es_[begin, end): prefixes longer than depth inside it.
+    void fill(std::uint32_t ni, unsigned depth, std::size_t begin, std::size_t end, std::uint32_t inherited) {
+        std::uint32_t val[64];
+        std::fill_n(val, 64, inherited);
+        struct Group { unsigned slot; std::size_t b, e; };
+        Group groups[64];
+        unsigned ng = 0;
+        const unsigned below = depth + kStride;
+        for (std::size_t i = begin; i < end;) {
+            const Entry<K>& x = es_[i];
+            unsigned sl = slot_of(x.key, depth, kStride);
+            if (x.len <= below) {
+                std::fill_n(val + sl, 1u << (below - x.len), x.value);
+                ++i;
+                continue;
+            }
+            std::size_t j = i;
+            while (j < end && slot_of(es_[j].key, depth, kStride) == sl) ++j;
+            groups[ng++] = Group{sl, i, j};
+            i = j;
+        }
+        Node node;
+        for (unsigned g = 0; g < ng; ++g) node.child_bm |= std::uint64_t{1} << groups[g].slot;
+        node.leaf_base = static_cast<std::uint32_t>(t_.leaves.size());
+        bool first = true;
+        std::uint32_t prev = 0;
+        for (unsigned s = 0; s < 64; ++s) {
+            if ((node.child_bm >> s) & 1) continue;
+            if (first || val[s] != prev) {
+                node.leaf_bm |= std::uint64_t{1} << s;
+                t_.leaves.push_back(val[s]);
+                prev = val[s];
+                first = false;
+            }
+        }
+        node.child_base = static_cast<std::uint32_t>(t_.nodes.size());
+        t_.nodes.resize(t_.nodes.size() + ng);
+        t_.nodes[ni] = node;
+        for (unsigned g = 0; g < ng; ++g)
+            fill(node.child_base + g, below, groups[g].b, groups[g].e, val[groups[g].slot]);
+    }
+
+    Trie& t_;
+    const std::vector<Entry<K>>& es_;
+};
+
+// Sorts by (key, len) and keeps the last add() of each identical prefix.
+template <class K>
+void sort_dedupe(std::vector<Entry<K>>& es) {
+    std::stable_sort(es.begin(), es.end(), [](const Entry<K>& a, const Entry<K>& b) {
+        return a.key != b.key ? a.key < b.key : a.len < b.len;
+    });
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < es.size(); ++i) {
+        if (i + 1 < es.size() && es[i + 1].key == es[i].key && es[i + 1].len == es[i].len) continue;
+        es[out++] = es[i];
+    }
+    es.resize(out);
+}
+
+template <class K>
+__attribute__((always_inline)) inline std::uint32_t walk(const Trie& t, K key) noexcept {
+    std::uint32_t e = t.direct[static_cast<std::size_t>(key >> (kBits<K> - t.direct_bits))];
+    if (!(e & kNodeFlag)) return e - 1;   // 0 - 1 == kNone
+    const Node* n = &t.nodes[e & ~kNodeFlag];
+    for (unsigned d = t.direct_bits; d < kBits<K>; d += kStride) {   // bounded: at most 21 steps
+        unsigned sl = slot_of(key, d, kStride);
+        std::uint64_t upto = (std::uint64_t{2} << sl) - 1;   // bits 0..sl (sl == 63 wraps to all ones)
+        if ((n->child_bm >> sl) & 1) {
+            n = &t.nodes[n->child_base + static_cast<unsigned>(__builtin_popcountll(n->child_bm & upto)) - 1];
+            continue;
+        }
+        return t.leaves[n->leaf_base + static_cast<unsigned>(__builtin_popcountll(n->leaf_bm & upto)) - 1];
+    }
+    return PrefixTable::kNone;
+}
+
+// One build per CPU flavour: the popcnt instruction where the CPU has it (every x86-64 since
+// 2008), libgcc's popcount elsewhere; chosen once at load time (ifunc).
+#if defined(__x86_64__)
+#define SKJOLD_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
+#else
+#define SKJOLD_POPCNT_CLONES
+#endif
+
+SKJOLD_POPCNT_CLONES std::uint32_t lookup4(const Trie& t, std::uint32_t a) noexcept {
+    return walk<std::uint64_t>(t, std::uint64_t{a} << 32);
+}
+
+SKJOLD_POPCNT_CLONES std::uint32_t lookup6(const Trie& t, u128 key) noexcept {
+    return walk<u128>(t, key);
+}
+
+std::uint64_t load_be64(const std::uint8_t* p) noexcept {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+}
+
+u128 key6(const IpAddr& a) noexcept {
+    return (u128{load_be64(a.b.data())} << 64) | load_be64(a.b.data() + 8);
+}
+
+}  // namespace
+
+struct PrefixTable::Builder::Impl {
+    struct Pending { Prefix p; std::uint32_t value; };
+    std::vector<Pending> pending;
+};
+
+struct PrefixTable::Impl {
+    Trie v4, v6;
+    std::size_t size = 0;
+};
+
+PrefixTable::Builder::Builder() : impl_(std::make_unique<Impl>()) {}
+PrefixTable::Builder::~Builder() = default;
+PrefixTable::Builder::Builder(Builder&&) noexcept = default;
+PrefixTable::Builder& PrefixTable::Builder::operator=(Builder&&) noexcept = default;
+
+void PrefixTable::Builder::add(const Prefix& p, std::uint32_t value) {
+    SKJOLD_CHECK(value <= kMaxValue, "prefix table value out of range");
+    SKJOLD_CHECK(p.len <= 128, "prefix length out of range");
+    impl_->pending.push_back(Impl::Pending{p, value});
+}
+
+std::size_t PrefixTable::Builder::pending() const noexcept { return impl_->pending.size(); }
+
+PrefixTable PrefixTable::Builder::build() {
+    std::vector<Entry<std::uint64_t>> e4;
+    std::vector<Entry<u128>> e6;
+    for (const auto& [p, value] : impl_->pending) {
+        if (p.is_v4()) {
+            unsigned len = p.len - 96u;
+            std::uint64_t key = std::uint64_t{p.addr.v4()} << 32;
+            key = len == 0 ? 0 : key & ~((std::uint64_t{1} << (64 - len)) - 1);
+            e4.push_back(Entry<std::uint64_t>{key, static_cast<std::uint8_t>(len), value});
+        } else {
+            u128 key = key6(p.addr);
+            key = p.len == 0 ? 0 : (p.len == 128 ? key : key & ~((u128{1} << (128 - p.len)) - 1));
+            e6.push_back(Entry<u128>{key, p.len, value});
+        }
+    }
+    impl_->pending.clear();
+    sort_dedupe(e4);
+    sort_dedupe(e6);
+
+    // An IPv6 prefix of length < 96 that contains ::ffff:0:0/96 covers every IPv4 address: the
+    // longest such prefix is the IPv4 trie's default (any IPv4 prefix is longer, so it wins).
+    const u128 mapped = u128{kV4MappedHigh32} << 32;
+    std::uint32_t v4_default = kNone;
+    for (const auto& x : e6) {   // sorted by length among equal keys: the last hit is the longest
+        if (x.len >= 96) continue;
+        u128 m = x.len == 0 ? 0 : ~((u128{1} << (128 - x.len)) - 1);
+        if ((mapped & m) == x.key) v4_default = x.value;
+    }
+
+    auto impl = std::make_shared<PrefixTable::Impl>();
+    TrieBuilder<std::uint64_t>(impl->v4, e4).build(v4_default);
+    TrieBuilder<u128>(impl->v6, e6).build(kNone);
+    impl->size = e4.size() + e6.size();
+    PrefixTable t;
+    t.impl_ = std::move(impl);
+    return t;
+}
+
+PrefixTable::PrefixTable() = default;
+PrefixTable::~PrefixTable() = default;
+PrefixTable::PrefixTable(const PrefixTable&) = default;
+PrefixTable& PrefixTable::operator=(const PrefixTable&) = default;
+PrefixTable::PrefixTable(PrefixTable&&) noexcept = default;
+PrefixTable& PrefixTable::operator=(PrefixTable&&) noexcept = default;
+
+std::uint32_t PrefixTable::lookup(const IpAddr& a) const noexcept {
+    if (!impl_) return kNone;
+    std::uint64_t hi = load_be64(a.b.data()), lo = load_be64(a.b.data() + 8);
+    if (hi == 0 && (lo >> 32) == kV4MappedHigh32) return lookup4(impl_->v4, static_cast<std::uint32_t>(lo));
+    return lookup6(impl_->v6, (u128{hi} << 64) | lo);
+}
+
+std::uint32_t PrefixTable::lookup_v4(std::uint32_t host_order) const noexcept {
+    if (!impl_) return kNone;
+    return lookup4(impl_->v4, host_order);
+}
+
+std::size_t PrefixTable::memory_bytes() const noexcept {
+    if (!impl_) return 0;
+    return sizeof(Impl) + impl_->v4.memory_bytes() + impl_->v6.memory_bytes();
+}
+
+std::size_t PrefixTable::size() const noexcept { return impl_ ? impl_->size : 0; }
+
+}  // namespace skjold::geo

@@ -1,0 +1,313 @@
+// The longest-prefix-match table, checked by hand on the edge cases and against brute-force
+// references: a linear scan over the real world lists, and a per-length hash probe over a
+// million random prefixes per family.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "geo/prefix_table.hh"
+
+using namespace skjold::geo;
+
+namespace {
+
+constexpr std::uint32_t kNone = PrefixTable::kNone;
+
+IpAddr ip(const char* s) {
+    auto a = parse_ip(s);
+    REQUIRE_MESSAGE(a.has_value(), s);
+    return *a;
+}
+
+Prefix pfx(const char* s) {
+    auto p = parse_prefix(s);
+    REQUIRE_MESSAGE(p.has_value(), s);
+    return *p;
+}
+
+PrefixTable make(std::initializer_list<std::pair<const char*, std::uint32_t>> l) {
+    PrefixTable::Builder b;
+    for (const auto& [s, v] : l) b.add(pfx(s), v);
+    return b.build();
+}
+
+std::string testdata(const char* name) {
+    const char* d = std::getenv("SKJOLD_TESTDATA");
+    REQUIRE_MESSAGE(d != nullptr, "SKJOLD_TESTDATA is not set (run through meson test)");
+    return std::string(d) + "/" + name;
+}
+
+struct World {
+    std::vector<Prefix> prefixes;          // file order
+    std::vector<std::uint32_t> values;     // country index per line
+    std::vector<std::string> countries;
+};
+
+World read_world(const char* name) {
+    World w;
+    std::map<std::string, std::uint32_t> ids;
+    std::ifstream in(testdata(name));
+    REQUIRE_MESSAGE(in.good(), name);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream ls(line);
+        std::string cidr, cc;
+        ls >> cidr >> cc;
+        auto p = parse_prefix(cidr);
+        REQUIRE_MESSAGE(p.has_value(), line);
+        auto [it, fresh] = ids.emplace(cc, static_cast<std::uint32_t>(w.countries.size()));
+        if (fresh) w.countries.push_back(cc);
+        w.prefixes.push_back(*p);
+        w.values.push_back(it->second);
+    }
+    return w;
+}
+
+// The reference: the longest containing prefix; among identical ones, the last line.
+std::uint32_t linear(const World& w, const IpAddr& a) {
+    std::uint32_t best = kNone;
+    int best_len = -1;
+    for (std::size_t i = 0; i < w.prefixes.size(); ++i)
+        if (w.prefixes[i].len >= best_len && w.prefixes[i].contains(a)) {
+            best_len = w.prefixes[i].len;
+            best = w.values[i];
+        }
+    return best;
+}
+
+// An address inside p, with random host bits.
+IpAddr inside(const Prefix& p, std::mt19937_64& rng) {
+    IpAddr a = p.addr;
+    for (unsigned bit = p.len; bit < 128; ++bit)
+        if (rng() & 1) a.b[bit / 8] |= static_cast<std::uint8_t>(0x80u >> (bit % 8));
+    return a;
+}
+
+Prefix masked(IpAddr a, unsigned len) {
+    Prefix p;
+    p.len = static_cast<std::uint8_t>(len);
+    for (unsigned bit = 0; bit < 128; ++bit)
+        if (bit >= len) a.b[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+    p.addr = a;
+    return p;
+}
+
+// The brute-force reference for random tables: one hash map per prefix length, probed from the
+// longest length down.
+class PerLengthProbe {
+public:
+    void add(const Prefix& p, std::uint32_t v) { maps_[p.len][key(p.addr)] = v; }   // last add() wins
+    std::size_t size() const {
+        std::size_t n = 0;
+        for (const auto& m : maps_) n += m.size();
+        return n;
+    }
+    std::uint32_t lookup(const IpAddr& a, unsigned min_len) const {
+        for (int len = 128; len >= static_cast<int>(min_len); --len) {
+            const auto& m = maps_[static_cast<std::size_t>(len)];
+            if (m.empty()) continue;
+            auto it = m.find(key(masked(a, static_cast<unsigned>(len)).addr));
+            if (it != m.end()) return it->second;
+        }
+        return kNone;
+    }
+
+private:
+    struct Key {
+        std::uint64_t hi, lo;
+        bool operator==(const Key&) const = default;
+    };
+    struct Hash {
+        std::size_t operator()(const Key& k) const noexcept {   // splitmix64 finaliser
+            std::uint64_t z = k.hi * 0x9E3779B97F4A7C15ull ^ k.lo;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+            return static_cast<std::size_t>(z ^ (z >> 31));
+        }
+    };
+    static Key key(const IpAddr& a) {
+        Key k{0, 0};
+        for (int i = 0; i < 8; ++i) k.hi = (k.hi << 8) | a.b[static_cast<std::size_t>(i)];
+        for (int i = 8; i < 16; ++i) k.lo = (k.lo << 8) | a.b[static_cast<std::size_t>(i)];
+        return k;
+    }
+    std::unordered_map<Key, std::uint32_t, Hash> maps_[129];
+};
+
+}  // namespace
+
+TEST_CASE("an empty or default-constructed table matches nothing") {
+    PrefixTable none;
+    CHECK(none.lookup(ip("10.0.0.1")) == kNone);
+    CHECK(none.lookup(ip("2001:db8::1")) == kNone);
+    CHECK(none.size() == 0);
+    auto empty = PrefixTable::Builder().build();
+    CHECK(empty.lookup(ip("10.0.0.1")) == kNone);
+    CHECK(empty.lookup(ip("::")) == kNone);
+    CHECK(empty.empty());
+}
+
+TEST_CASE("the most specific of nested prefixes wins, whatever the insertion order") {
+    auto t = make({{"10.1.2.0/24", 3}, {"10.0.0.0/8", 1}, {"10.1.0.0/16", 2}, {"10.1.2.128/25", 4}});
+    CHECK(t.lookup(ip("10.200.0.1")) == 1);
+    CHECK(t.lookup(ip("10.1.200.1")) == 2);
+    CHECK(t.lookup(ip("10.1.2.1")) == 3);
+    CHECK(t.lookup(ip("10.1.2.200")) == 4);
+    CHECK(t.lookup(ip("11.0.0.0")) == kNone);
+    CHECK(t.lookup(ip("9.255.255.255")) == kNone);
+    CHECK(t.size() == 4);
+
+    auto t6 = make({{"2001:db8:1::/48", 2}, {"2001:db8::/32", 1}, {"2001:db8:1:2::/64", 3}});
+    CHECK(t6.lookup(ip("2001:db8:ffff::1")) == 1);
+    CHECK(t6.lookup(ip("2001:db8:1:ffff::1")) == 2);
+    CHECK(t6.lookup(ip("2001:db8:1:2:ffff::1")) == 3);
+    CHECK(t6.lookup(ip("2001:db9::")) == kNone);
+}
+
+TEST_CASE("an identical prefix added twice keeps the last value") {
+    auto t = make({{"192.0.2.0/24", 1}, {"198.51.100.0/24", 7}, {"192.0.2.0/24", 2}});
+    CHECK(t.lookup(ip("192.0.2.9")) == 2);
+    CHECK(t.lookup(ip("198.51.100.9")) == 7);
+    CHECK(t.size() == 2);
+    auto t6 = make({{"2001:db8::/32", 5}, {"2001:db8::/32", 6}});
+    CHECK(t6.lookup(ip("2001:db8::1")) == 6);
+    // The same network written differently (host bits set) is the same prefix.
+    auto t2 = make({{"10.0.0.0/8", 1}, {"10.9.9.9/8", 2}});
+    CHECK(t2.lookup(ip("10.1.1.1")) == 2);
+}
+
+TEST_CASE("/0, /32 and /128 prefixes match everything and exactly one address") {
+    auto t = make({{"0.0.0.0/0", 1}, {"203.0.113.7/32", 2}, {"::/0", 3}, {"2001:db8::7/128", 4}});
+    CHECK(t.lookup(ip("1.2.3.4")) == 1);
+    CHECK(t.lookup(ip("255.255.255.255")) == 1);
+    CHECK(t.lookup(ip("203.0.113.7")) == 2);
+    CHECK(t.lookup(ip("203.0.113.6")) == 1);
+    CHECK(t.lookup(ip("203.0.113.8")) == 1);
+    CHECK(t.lookup(ip("2001:db8::7")) == 4);
+    CHECK(t.lookup(ip("2001:db8::6")) == 3);
+    CHECK(t.lookup(ip("2001:db8::8")) == 3);
+    CHECK(t.lookup(ip("::")) == 3);
+    CHECK(t.lookup(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")) == 3);
+
+    auto v4only = make({{"0.0.0.0/0", 1}});
+    CHECK(v4only.lookup(ip("2001:db8::1")) == kNone);   // an IPv4 /0 is ::ffff:0:0/96, not ::/0
+    auto edges = make({{"255.255.255.255/32", 1}, {"0.0.0.0/32", 2}, {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", 3}});
+    CHECK(edges.lookup(ip("255.255.255.255")) == 1);
+    CHECK(edges.lookup(ip("255.255.255.254")) == kNone);
+    CHECK(edges.lookup(ip("0.0.0.0")) == 2);
+    CHECK(edges.lookup(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")) == 3);
+    CHECK(edges.lookup(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe")) == kNone);
+}
+
+TEST_CASE("IPv4 prefixes match IPv4-mapped IPv6 addresses and short IPv6 prefixes cover IPv4") {
+    auto t = make({{"192.0.2.0/24", 1}});
+    CHECK(t.lookup(ip("::ffff:192.0.2.1")) == 1);
+    CHECK(t.lookup_v4(0xC0000201u) == 1);
+    CHECK(t.lookup(ip("::192.0.2.1")) == kNone);            // IPv4-compatible is not mapped
+    CHECK(t.lookup(ip("64:ff9b::192.0.2.1")) == kNone);
+
+    auto mapped = make({{"::ffff:192.0.2.0/120", 5}});       // written as IPv6, it is IPv4 space
+    CHECK(mapped.lookup(ip("192.0.2.77")) == 5);
+
+    auto cover = make({{"::/0", 1}, {"::ffff:0:0/96", 2}, {"10.0.0.0/8", 3}});
+    CHECK(cover.lookup(ip("10.1.1.1")) == 3);
+    CHECK(cover.lookup(ip("11.1.1.1")) == 2);
+    CHECK(cover.lookup(ip("2001:db8::1")) == 1);
+    auto cover_only = make({{"::/64", 4}, {"::/0", 1}});
+    CHECK(cover_only.lookup(ip("11.1.1.1")) == 4);
+    CHECK(cover_only.lookup(ip("1::1")) == 1);
+    auto not_cover = make({{"::/97", 4}});
+    CHECK(not_cover.lookup(ip("11.1.1.1")) == kNone);
+}
+
+TEST_CASE("the world lists look up like a linear scan, with their nested and duplicate quirks") {
+    for (std::string name : {"all-countries-v4.txt", "all-countries-v6.txt"}) {
+        CAPTURE(name);
+        World w = read_world(name.c_str());
+        PrefixTable::Builder b;
+        for (std::size_t i = 0; i < w.prefixes.size(); ++i) b.add(w.prefixes[i], w.values[i]);
+        PrefixTable t = b.build();
+        MESSAGE(name << ": " << t.size() << " prefixes, " << t.memory_bytes() << " bytes");
+        CHECK(t.memory_bytes() < 16u * 1024 * 1024);
+
+        std::mt19937_64 rng(42);
+        std::size_t mismatches = 0;
+        for (int k = 0; k < 1500; ++k) {
+            IpAddr a;
+            if (k % 3 == 0) {   // anywhere in the family's space
+                a = inside(w.prefixes.front().is_v4() ? pfx("0.0.0.0/0") : pfx("::/0"), rng);
+            } else {            // inside a listed prefix (sometimes one inside a nested pair)
+                a = inside(w.prefixes[rng() % w.prefixes.size()], rng);
+            }
+            if (t.lookup(a) != linear(w, a)) {
+                ++mismatches;
+                MESSAGE("mismatch at " << a.to_string());
+            }
+        }
+        CHECK(mismatches == 0);
+    }
+    World v4 = read_world("all-countries-v4.txt");
+    PrefixTable::Builder b;
+    for (std::size_t i = 0; i < v4.prefixes.size(); ++i) b.add(v4.prefixes[i], v4.values[i]);
+    auto t = b.build();
+    auto cc = [&](const char* a) { auto v = t.lookup(ip(a)); return v == kNone ? std::string("-") : v4.countries[v]; };
+    CHECK(cc("182.50.176.1") == "NO");    // 182.50.176.0/20 NO
+    CHECK(cc("182.50.184.1") == "AP");    // holds 182.50.184.0/21 AP
+    CHECK(cc("103.15.158.1") == "US");    // listed AP then US: the last line wins
+    CHECK(cc("148.185.1.1") == "GB");     // EU then GB
+    CHECK(cc("::ffff:182.50.184.1") == "AP");
+}
+
+TEST_CASE("a million random prefixes per family look up like a per-length probe") {
+    for (int family : {4, 6}) {
+        CAPTURE(family);
+        std::mt19937_64 rng(static_cast<std::uint64_t>(family));
+        const unsigned lo = family == 4 ? 96 : 0;
+        const std::size_t n = 1'000'000;
+        std::vector<Prefix> ps;
+        ps.reserve(n);
+        PerLengthProbe ref;
+        PrefixTable::Builder b;
+        for (std::size_t i = 0; i < n; ++i) {
+            IpAddr a;
+            for (auto& x : a.b) x = static_cast<std::uint8_t>(rng());
+            if (family == 4) a = IpAddr::from_v4(static_cast<std::uint32_t>(rng()));
+            // Cluster: half the prefixes sit under a few /8s (IPv6: /16s) so they nest and repeat.
+            if (i % 2) a.b[lo / 8] = static_cast<std::uint8_t>(rng() % 4);
+            // IPv4: every length. IPv6: 24 lengths around the stride boundaries (the reference
+            // probes each length present, so fewer lengths keep it fast).
+            static constexpr unsigned kV6Lens[] = {0, 1, 7, 15, 16, 17, 21, 22, 23, 29, 32, 33,
+                                                   40, 47, 48, 56, 64, 65, 95, 96, 97, 124, 127, 128};
+            unsigned len = family == 4 ? lo + static_cast<unsigned>(rng() % 33) : kV6Lens[rng() % 24];
+            if (i % 3 == 0) len = lo + static_cast<unsigned>(rng() % 9) + (family == 4 ? 16 : 24);
+            Prefix p = masked(a, len);
+            auto v = static_cast<std::uint32_t>(rng() % 1000);
+            b.add(p, v);
+            ref.add(p, v);
+            ps.push_back(p);
+        }
+        PrefixTable t = b.build();
+        CHECK(t.size() == ref.size());
+        MESSAGE("IPv" << family << ": " << t.size() << " distinct prefixes, " << t.memory_bytes() << " bytes");
+
+        const std::size_t lookups = 250'000;   // each costs up to 33 (IPv4) or 24 (IPv6) hash probes
+        std::size_t mismatches = 0;
+        for (std::size_t k = 0; k < lookups; ++k) {
+            IpAddr a = inside(ps[rng() % ps.size()], rng);
+            if (k % 4 == 0) {
+                for (auto& x : a.b) x = static_cast<std::uint8_t>(rng());
+                if (family == 4) a = IpAddr::from_v4(static_cast<std::uint32_t>(rng()));
+            }
+            std::uint32_t want = ref.lookup(a, lo);
+            if (t.lookup(a) != want && ++mismatches < 5) MESSAGE("mismatch at " << a.to_string());
+        }
+        CHECK(mismatches == 0);
+    }
+}
