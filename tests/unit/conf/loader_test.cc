@@ -17,7 +17,7 @@ namespace {
 
 std::string testdata(const std::string& name) {
     const char* d = std::getenv("SKJOLD_TESTDATA");
-    std::string dir = d != nullptr ? d : "/work/shared/testdata";
+    std::string dir = d != nullptr ? d : "tests/data";   // meson test always sets it
     return dir + "/" + name;
 }
 
