@@ -487,31 +487,34 @@ void WorkerRuntime::send_proxy_header(TcpSession& s) noexcept {
     s.proxy_out_len = static_cast<std::uint8_t>(n);
     s.proxy_out_off = 0;
     s.state = TcpState::sending_proxy;
+    send_proxy_rest(s);
+}
+
+void WorkerRuntime::send_proxy_rest(TcpSession& s) noexcept {
     io_uring_sqe* sqe = worker_->ring().sqe();
-    io_uring_prep_send(sqe, s.sfd, s.proxy_out, n, MSG_NOSIGNAL);
+    io_uring_prep_send(sqe, s.sfd, s.proxy_out + s.proxy_out_off, s.proxy_out_len - s.proxy_out_off, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, udata(s, kOpSendProxy));
     ++s.inflight;
 }
 
-void WorkerRuntime::on_proxy_sent(TcpSession& s, int res) noexcept {
+bool WorkerRuntime::send_completed(TcpSession& s, int res) noexcept {
     --s.inflight;
     if (s.aborting) {
         release_if_idle(s);
-        return;
+        return false;
     }
     if (res <= 0) {
         abort_session(s);
-        return;
+        return false;
     }
+    return true;
+}
+
+void WorkerRuntime::on_proxy_sent(TcpSession& s, int res) noexcept {
+    if (!send_completed(s, res)) return;
     s.proxy_out_off = static_cast<std::uint8_t>(s.proxy_out_off + res);
-    if (s.proxy_out_off < s.proxy_out_len) {
-        io_uring_sqe* sqe = worker_->ring().sqe();
-        io_uring_prep_send(sqe, s.sfd, s.proxy_out + s.proxy_out_off, s.proxy_out_len - s.proxy_out_off, MSG_NOSIGNAL);
-        io_uring_sqe_set_data64(sqe, udata(s, kOpSendProxy));
-        ++s.inflight;
-        return;
-    }
-    start_relay(s);
+    if (s.proxy_out_off < s.proxy_out_len) send_proxy_rest(s);
+    else start_relay(s);
 }
 
 void WorkerRuntime::start_relay(TcpSession& s) noexcept {
@@ -618,16 +621,8 @@ void WorkerRuntime::on_recv(TcpSession& s, bool client_side, const io_uring_cqe&
 
 void WorkerRuntime::on_send(TcpSession& s, bool to_server, int res) noexcept {
     Direction& d = to_server ? s.c2s : s.s2c;
-    --s.inflight;
     d.send_inflight = false;
-    if (s.aborting) {
-        release_if_idle(s);
-        return;
-    }
-    if (res <= 0) {
-        abort_session(s);
-        return;
-    }
+    if (!send_completed(s, res)) return;
     d.q.consume(worker_->buffers(), static_cast<std::uint32_t>(res));
     s.last_activity = worker_->now();
     kick_send(s, to_server);

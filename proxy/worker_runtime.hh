@@ -70,7 +70,10 @@ private:
     void route_session(TcpSession& s) noexcept;
     void on_proxy_header_data(TcpSession& s) noexcept;
     void send_proxy_header(TcpSession& s) noexcept;
+    void send_proxy_rest(TcpSession& s) noexcept;
     void on_proxy_sent(TcpSession& s, int res) noexcept;
+    // Common start of a send completion: false when the session is going away (handled).
+    bool send_completed(TcpSession& s, int res) noexcept;
     void connect_server(TcpSession& s, int avoid, int force = -1) noexcept;
     void listener_down(Listener& l) noexcept;
     void on_connect(TcpSession& s, int res) noexcept;
