@@ -59,6 +59,13 @@ bool fill_addr(int fd, bool peer, geo::IpAddr& ip, std::uint16_t& port, core::So
     return true;
 }
 
+// Looks the client's (peer) or the local (dst) address up once per session and caches it.
+bool know_address(TcpSession& s, bool peer) noexcept {
+    if (peer && !s.src_known) s.src_known = fill_addr(s.cfd, true, s.src, s.src_port, nullptr);
+    if (!peer && !s.dst_known) s.dst_known = fill_addr(s.cfd, false, s.dst, s.dst_port, &s.dst_sa);
+    return peer ? s.src_known : s.dst_known;
+}
+
 // The samples a tcp-mode session can answer (HTTP fetches have no value here).
 class TcpFetch final : public FetchContext {
 public:
@@ -101,11 +108,7 @@ public:
     }
 
 private:
-    bool ensure(bool peer) noexcept {
-        if (peer && !s_.src_known) s_.src_known = fill_addr(s_.cfd, true, s_.src, s_.src_port, nullptr);
-        if (!peer && !s_.dst_known) s_.dst_known = fill_addr(s_.cfd, false, s_.dst, s_.dst_port, &s_.dst_sa);
-        return peer ? s_.src_known : s_.dst_known;
-    }
+    bool ensure(bool peer) noexcept { return know_address(s_, peer); }
     static void set_ip(Sample& o, const geo::IpAddr& a) noexcept { o.type = conf::SampleType::ip; o.ip = a; }
     static void set_int(Sample& o, std::int64_t v) noexcept { o.type = conf::SampleType::integer; o.i = v; }
     Shared& sh_;
@@ -196,11 +199,7 @@ void WorkerRuntime::on_accept(int li, const io_uring_cqe& cqe) noexcept {
         // Out of descriptors or memory: back off instead of spinning; the timer re-arms.
         stats_.accept_errors.add();
         SKJOLD_LOG(warning, "worker {}: accept: {}; pausing {} ms", index_, std::strerror(-cqe.res), kAcceptBackoffMs);
-        if (l.armed) {
-            io_uring_sqe* sqe = worker_->ring().sqe();
-            io_uring_prep_cancel64(sqe, core::UserData::pack(kOpAccept, static_cast<std::uint32_t>(li), 0), 0);
-            io_uring_sqe_set_data64(sqe, core::UserData::pack(kOpListenerCancel, static_cast<std::uint32_t>(li), 0));
-        }
+        if (l.armed) cancel_accept(li);
         l.backoff = true;
         worker_->timers().arm(l.retry, worker_->now() + kAcceptBackoffMs);
         return;
@@ -234,7 +233,10 @@ void WorkerRuntime::pause_listener(int li) noexcept {
     Listener& l = listeners_[li];
     if (l.paused) return;
     l.paused = true;
-    if (!l.armed) return;
+    if (l.armed) cancel_accept(li);
+}
+
+void WorkerRuntime::cancel_accept(int li) noexcept {
     io_uring_sqe* sqe = worker_->ring().sqe();
     io_uring_prep_cancel64(sqe, core::UserData::pack(kOpAccept, static_cast<std::uint32_t>(li), 0), 0);
     io_uring_sqe_set_data64(sqe, core::UserData::pack(kOpListenerCancel, static_cast<std::uint32_t>(li), 0));
@@ -372,13 +374,7 @@ bool WorkerRuntime::choose_backend(TcpSession& s) noexcept {
 void WorkerRuntime::connect_server(TcpSession& s, int avoid, int force) noexcept {
     const auto& be = snap_.proxies[s.backend];
     Balancer& bal = *balancers_[s.backend];
-    if (be.balance == conf::Balance::source && !s.src_known) {
-        TcpFetch ctx(shared_, s);
-        Sample tmp{};
-        conf::FetchCall f;
-        f.id = conf::FetchId::src;
-        ctx.fetch(f, 0, tmp);
-    }
+    if (be.balance == conf::Balance::source) know_address(s, true);
     int srv = force >= 0 ? force : bal.pick(s.src, avoid);
     if (srv < 0) {
         stats_.proxies[s.backend].no_server.add();
@@ -394,13 +390,8 @@ void WorkerRuntime::connect_server(TcpSession& s, int avoid, int force) noexcept
 
     core::SockAddr& addr = s.server_sa;
     addr = be.servers[srv].addr;
-    if (addr.port() == 0) {   // no port on the server line: the port the client connected to
-        TcpFetch ctx(shared_, s);
-        Sample tmp{};
-        conf::FetchCall f;
-        f.id = conf::FetchId::dst_port;
-        if (ctx.fetch(f, 0, tmp)) addr.set_port(static_cast<std::uint16_t>(tmp.i));
-    }
+    // No port on the server line: the port the client connected to.
+    if (addr.port() == 0 && know_address(s, false)) addr.set_port(s.dst_port);
     s.sfd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s.sfd < 0) {
         stats_.sessions_refused.add();
@@ -473,13 +464,8 @@ void WorkerRuntime::connect_failed(TcpSession& s) noexcept {
 
 void WorkerRuntime::send_proxy_header(TcpSession& s) noexcept {
     // The client as we know it: the PROXY header's addresses when one came in, else the peer.
-    TcpFetch ctx(shared_, s);
-    Sample tmp{};
-    conf::FetchCall f;
-    f.id = conf::FetchId::src;
-    bool known = ctx.fetch(f, 0, tmp);
-    f.id = conf::FetchId::dst;
-    known = ctx.fetch(f, 0, tmp) && known;
+    bool known = know_address(s, true);
+    known = know_address(s, false) && known;
     const auto& opt = snap_.proxies[s.backend].servers[s.server].opt;
     std::span<std::uint8_t> out(s.proxy_out, sizeof s.proxy_out);
     std::size_t n = opt.send_proxy_v2 ? build_proxy_v2(out, known, s.src, s.src_port, s.dst, s.dst_port)
@@ -794,13 +780,8 @@ void WorkerRuntime::on_message(const core::Message& m) noexcept {
         for (std::size_t i = 0; i < listeners_.size(); ++i) {
             Listener& l = listeners_[i];
             worker_->timers().cancel(l.retry);
-            if (l.armed) {
-                io_uring_sqe* sqe = worker_->ring().sqe();
-                io_uring_prep_cancel64(sqe, core::UserData::pack(kOpAccept, static_cast<std::uint32_t>(i), 0), 0);
-                io_uring_sqe_set_data64(sqe, core::UserData::pack(kOpListenerCancel, static_cast<std::uint32_t>(i), 0));
-            } else {
-                listener_down(l);
-            }
+            if (l.armed) cancel_accept(static_cast<int>(i));
+            else listener_down(l);
         }
     } else if (m.kind == kMsgHardStop) {
         stopping_ = true;

@@ -91,6 +91,7 @@ private:
     void resume_listeners() noexcept;
     bool over_limit(const Listener& l) const noexcept;
     void pause_listener(int li) noexcept;
+    void cancel_accept(int li) noexcept;   // ends a multishot accept; its last CQE says when
     std::uint64_t udata(const TcpSession& s, std::uint8_t op) const noexcept;
 
     Shared& shared_;
