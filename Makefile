@@ -4,11 +4,14 @@
 #   build/          the default build (debugoptimized): make, make run, make test, make check-config
 #   build-san/      ASan + UBSan: make test-sanitize
 #   build-release/  -O3 release: make bench
+#   build-fuzz/     clang + libFuzzer + ASan/UBSan: make fuzz (FUZZ_SECONDS per target, default 30)
 SHELL := /bin/bash
 
 BUILD_DIR   ?= build
 SAN_DIR     ?= build-san
 RELEASE_DIR ?= build-release
+FUZZ_DIR    ?= build-fuzz
+FUZZ_SECONDS ?= 30
 # where Meson puts the binary inside a build directory (proxy/meson.build declares it)
 SKJOLD_BIN  := proxy/skjold
 NINJAFLAGS  ?=
@@ -19,8 +22,10 @@ SAN_ENV     := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:
 SAN_TIMEOUT ?= 3
 SAN_OPTIONS := -Db_sanitize=address,undefined -Db_lundef=false -Dbench=disabled
 RELEASE_OPTIONS := -Dbuildtype=release
+FUZZ_OPTIONS := -Dfuzz=enabled -Db_sanitize=address,undefined -Db_lundef=false -Dbench=disabled \
+                -Dcpp_args=-fsanitize=fuzzer-no-link -Dc_args=-fsanitize=fuzzer-no-link
 
-.PHONY: all build deps run test test-sanitize bench check-config clean
+.PHONY: all build deps run test test-sanitize bench fuzz check-config clean
 
 all: build
 
@@ -61,8 +66,15 @@ bench: deps
 	[ $$found = 1 ] || echo "== no Google Benchmark executable in $(RELEASE_DIR)/bench yet"
 	bench/tcp.sh $(RELEASE_DIR)/$(SKJOLD_BIN)
 
+# Only the fuzzers are built here (the rest of the tree is compiled into them as needed).
+fuzz: deps
+	@if [ ! -f $(FUZZ_DIR)/build.ninja ]; then CC=clang CXX=clang++ meson setup $(FUZZ_DIR) $(FUZZ_OPTIONS); fi
+	ninja $(NINJAFLAGS) -C $(FUZZ_DIR) $$(cd $(FUZZ_DIR) && meson introspect --targets | \
+	    python3 -c 'import json,sys; print(" ".join(t["filename"][0].split("$(FUZZ_DIR)/",1)[-1] for t in json.load(sys.stdin) if t["name"].startswith("fuzz_")))')
+	$(SAN_ENV) FUZZ_SECONDS=$(FUZZ_SECONDS) $(MESON_TEST) -C $(FUZZ_DIR) --suite fuzz --no-rebuild
+
 check-config: build
 	@set -e; for f in examples/*.cfg; do printf '%s: ' "$$f"; $(BUILD_DIR)/$(SKJOLD_BIN) -c -f "$$f"; done
 
 clean:
-	rm -rf $(BUILD_DIR) $(SAN_DIR) $(RELEASE_DIR) build-ci
+	rm -rf $(BUILD_DIR) $(SAN_DIR) $(RELEASE_DIR) $(FUZZ_DIR) build-ci

@@ -9,6 +9,12 @@
 
 namespace skjold::core {
 
+namespace {
+bool g_resolve_names = true;   // set once before any thread starts (fuzz harness)
+}
+
+void set_name_resolution(bool enabled) noexcept { g_resolve_names = enabled; }
+
 std::uint16_t SockAddr::port() const noexcept {
     if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
     if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port);
@@ -150,6 +156,8 @@ Result<SockAddr> parse_sock_addr(std::string_view text, PortRule rule) {
         }
     }
     // A host name: resolved once, here, on the control plane (as HAProxy does at start-up).
+    if (!g_resolve_names)
+        return fail(Errc::invalid_argument, "cannot resolve address '" + h + "': name resolution is disabled");
     addrinfo hints{};
     hints.ai_family = want_family;
     hints.ai_socktype = SOCK_STREAM;

@@ -42,4 +42,8 @@ enum class PortRule : std::uint8_t {
 // Host names are resolved once with getaddrinfo at load time (control plane, as HAProxy does).
 Result<SockAddr> parse_sock_addr(std::string_view text, PortRule rule = PortRule::required);
 
+// Off: a host name is an error instead of a getaddrinfo() call. For the fuzz targets, which must
+// never send a DNS query; call before any thread starts.
+void set_name_resolution(bool enabled) noexcept;
+
 }  // namespace skjold::core

@@ -15,7 +15,7 @@
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: skjold -f FILE [-f FILE ...] [-c] [-d] [--ready-file PATH]\n"
+    "Usage: skjold -f FILE [-f FILE ...] [-c] [-d] [-D] [-p PIDFILE] [--ready-file PATH]\n"
     "       skjold geo lookup [--db FILE]... [--list FILE]... ADDRESS...\n"
     "       skjold geo export --db FILE --country CC [--ipv4|--ipv6]\n"
     "       skjold -v | --keywords | --help\n"
@@ -23,6 +23,8 @@ constexpr const char* kUsage =
     "  -f FILE            configuration file (HAProxy syntax); several are read in order\n"
     "  -c                 check the configuration and exit (0: valid, 1: errors listed as FILE:LINE)\n"
     "  -d                 debug logging\n"
+    "  -D                 run as a daemon (as the 'daemon' keyword)\n"
+    "  -p PIDFILE         write the pid to PIDFILE (as 'pidfile'; the command line wins)\n"
     "  -v, --version      print the version and exit\n"
     "  --ready-file PATH  once every listener is up, write '<proxy> <bind-name|-> <address>' lines to PATH\n"
     "  --keywords         list every configuration keyword skjold knows, with its section and synopsis\n"
@@ -51,6 +53,11 @@ int main(int argc, char** argv) {
             files.emplace_back(argv[i]);
         } else if (a == "-c") {
             check_only = true;
+        } else if (a == "-D") {
+            opt.daemon = true;
+        } else if (a == "-p") {
+            if (++i >= argc) return usage_error("-p needs a file");
+            opt.pidfile = argv[i];
         } else if (a == "-d") {
             core::set_log_level(core::Level::debug);
         } else if (a == "-v" || a == "--version" || a == "-vv") {
@@ -95,5 +102,6 @@ int main(int argc, char** argv) {
         std::printf("Configuration file is valid\n");
         return 0;
     }
+    opt.files = files;
     return proxy::run(loaded.snapshot, opt);
 }

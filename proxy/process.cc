@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/log.hh"
+#include "core/sd_notify.hh"
 #include "core/worker.hh"
 #include "health/checker.hh"
 #include "proxy/listener.hh"
@@ -174,6 +175,11 @@ std::unique_ptr<WorkerStats> make_worker_stats(const conf::Snapshot& snap) {
     return ws;
 }
 
+void apply_command_line(conf::Global& g, const RunOptions& opt) {
+    if (opt.daemon) g.daemon = true;
+    if (!opt.pidfile.empty()) g.pidfile = opt.pidfile;
+}
+
 int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
     if (auto missing = unavailable_features(*snap); !missing.empty()) {
         for (const auto& m : missing) SKJOLD_LOG(err, "{}", m);
@@ -214,7 +220,9 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
         return 1;
     }
 
-    if (!daemonize_and_write_pid(snap->global) || !drop_privileges(snap->global)) {
+    conf::Global process_global = snap->global;   // with -D / -p applied
+    apply_command_line(process_global, opt);
+    if (!daemonize_and_write_pid(process_global) || !drop_privileges(snap->global)) {
         close_listeners(*listeners);
         close(sfd);
         return 1;
@@ -263,6 +271,7 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
     }
     SKJOLD_LOG(notice, "skjold {} started: {} worker(s), {} listener(s)", SKJOLD_VERSION, sh.nworkers,
                listeners->size());
+    if (!core::sd_notify("READY=1")) SKJOLD_LOG(warning, "NOTIFY_SOCKET: could not send READY=1");
 
     // Active health checks run on a thread of their own; the checker is the only writer of
     // server health in the state table (the stats socket, when it comes, must go through it).
@@ -290,6 +299,7 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
                     SKJOLD_LOG(notice, "{}: stopping; sessions in flight may finish within {} ms",
                                si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", snap->global.hard_stop_after);
                     stopping = true;
+                    core::sd_notify("STOPPING=1");
                     hard_deadline = core::monotonic_ms() + static_cast<std::uint64_t>(
                                                                snap->global.hard_stop_after >= 0 ? snap->global.hard_stop_after : 0);
                     for (auto& w : workers) w->mailbox().post({kMsgStop, 0, nullptr});
@@ -314,7 +324,7 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
             l.fds.clear();
         }
     close(sfd);
-    if (!snap->global.pidfile.empty()) unlink(snap->global.pidfile.c_str());
+    if (!process_global.pidfile.empty()) unlink(process_global.pidfile.c_str());
     SKJOLD_LOG(notice, "stopped");
     return 0;
 }

@@ -12,7 +12,13 @@ namespace skjold::proxy {
 
 struct RunOptions {
     std::string ready_file;
+    bool daemon = false;       // -D: as `daemon`
+    std::string pidfile;       // -p: as `pidfile`, and wins over it (HAProxy's rule)
+    std::vector<std::string> files;   // the -f files, read again on reload
 };
+
+// The command line's -D/-p applied over the configuration's global section.
+void apply_command_line(conf::Global& g, const RunOptions& opt);
 
 // Features whose runtime exists in this build. Starting with any other recorded feature
 // fails with "FILE:LINE: 'KEYWORD': FEATURE is not available yet in this build".
