@@ -1,168 +1,243 @@
-// Longest-prefix-match micro benchmarks (not tests), over the world lists in shared/testdata
-// (all-countries-v4.txt, all-countries-v6.txt: `CIDR CC` per line).
-//   BM_PrefixTable_Lookup/v4: uniformly random IPv4 addresses (most of IPv4 is allocated).
-//   BM_PrefixTable_Lookup/v6: addresses inside randomly chosen listed prefixes, random host bits
-//     (uniformly random IPv6 addresses would nearly all stop at the first level).
-//   BM_SortedRanges_Lookup/v4|v6: the same addresses against a sorted vector of merged ranges
-//     searched by binary search (membership only): the matcher ACLs used before the table.
-//   BM_PrefixTable_Build/v4|v6: building the table from the parsed list; the counter `bytes`
-//     is memory_bytes() of the result.
+// Longest-prefix-match micro benchmarks (not tests) over the world lists in shared/testdata
+// (172,627 IPv4 + 73,731 IPv6 `CIDR CC` lines), one core, one run; mmdb_bench.cc adds
+// libmaxminddb on the same networks and addresses to the same executable. Names:
+//   BM_PrefixTable_Lookup/<set>:  the table (IPv4 and IPv6 lists in one table, as a Snapshot
+//       holds them), PrefixTable::lookup(IpAddr) on each address of the set in turn. The lookups
+//       are independent, so the CPU may overlap one with the next: this is throughput.
+//   BM_PrefixTable_Chained/<set>: the same, but the next address depends on the previous answer,
+//       so nothing overlaps: this is the latency of one lookup.
+//   BM_PrefixTable_Batch/<set>:   PrefixTable::lookup_batch() on 256 addresses at a time: several
+//       walks in flight with prefetched loads (for callers holding many addresses at once).
+//   BM_SortedVector_Lookup/<set>: the baseline: per family a sorted vector of disjoint address
+//       ranges with their value (nesting resolved, equal neighbours merged), std::upper_bound.
+//   BM_PrefixTable_Build/<list>: building the table from parsed prefixes; counter `bytes` is
+//       memory_bytes() of the result.
+//   BM_MapFile_Load/world: both list files read with load_ip_map() (parse + build), the cost of a
+//       reload that reads them.
+// <set>: v4 = uniformly random IPv4, v4_listed / v6_listed = random host bits inside a listed
+// prefix chosen uniformly (see geo_world.hh). items_per_second is lookups per second.
 #include <benchmark/benchmark.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <map>
-#include <random>
-#include <sstream>
-#include <string>
+#include <algorithm>
+#include <cstring>
 #include <vector>
 
-#include <algorithm>
-
-#include "geo/prefix_table.hh"
+#include "bench/geo_world.hh"
+#include "geo/map_file.hh"
 
 using namespace skjold;
+using bench::Mix;
 
 namespace {
 
-std::string testdata(const char* name) {
-    if (const char* d = std::getenv("SKJOLD_TESTDATA")) return std::string(d) + "/" + name;
-    std::string here = __FILE__;
-    return here.substr(0, here.rfind('/')) + "/../../shared/testdata/" + name;
+using u128 = unsigned __int128;
+
+void skip_without_world(benchmark::State& state, int family) {
+    if (bench::world(family).prefixes.empty()) state.SkipWithError("world list not found (SKJOLD_TESTDATA)");
 }
 
-struct World {
-    std::vector<geo::Prefix> prefixes;
-    std::vector<std::uint32_t> values;
-};
-
-const World& world(int family) {
-    static std::map<int, World> cache;
-    auto [it, fresh] = cache.try_emplace(family);
-    if (!fresh) return it->second;
-    std::map<std::string, std::uint32_t> ids;
-    std::ifstream in(testdata(family == 4 ? "all-countries-v4.txt" : "all-countries-v6.txt"));
-    std::string line, cidr, cc;
-    while (std::getline(in, line)) {
-        std::istringstream ls(line);
-        ls >> cidr >> cc;
-        auto p = geo::parse_prefix(cidr);
-        if (!p) continue;
-        it->second.prefixes.push_back(*p);
-        it->second.values.push_back(ids.emplace(cc, static_cast<std::uint32_t>(ids.size())).first->second);
-    }
-    return it->second;
-}
-
-geo::PrefixTable build(const World& w) {
-    geo::PrefixTable::Builder b;
-    for (std::size_t i = 0; i < w.prefixes.size(); ++i) b.add(w.prefixes[i], w.values[i]);
-    return b.build();
-}
-
-std::vector<geo::IpAddr> addresses(int family, const World& w) {
-    std::mt19937_64 rng(1234);
-    std::vector<geo::IpAddr> v(1u << 20);
-    for (auto& a : v) {
-        if (family == 4) {
-            a = geo::IpAddr::from_v4(static_cast<std::uint32_t>(rng()));
-            continue;
-        }
-        const geo::Prefix& p = w.prefixes[rng() % w.prefixes.size()];
-        a = p.addr;
-        for (unsigned bit = p.len; bit < 128; ++bit)
-            if (rng() & 1) a.b[bit / 8] |= static_cast<std::uint8_t>(0x80u >> (bit % 8));
-    }
-    return v;
-}
-
-void BM_PrefixTable_Lookup(benchmark::State& state, int family) {
-    const World& w = world(family);
-    if (w.prefixes.empty()) {
-        state.SkipWithError("world list not found (SKJOLD_TESTDATA)");
-        return;
-    }
-    auto t = build(w);
-    auto addrs = addresses(family, w);
+void BM_PrefixTable_Lookup(benchmark::State& state, int family, Mix mix) {
+    skip_without_world(state, family);
+    if (state.error_occurred()) return;
+    const auto& t = bench::world_table();
+    const auto& addrs = bench::addresses(family, mix);
     std::size_t i = 0, hits = 0;
-    for (auto _ : state) {
-        hits += t.lookup(addrs[i++ & (addrs.size() - 1)]) != geo::PrefixTable::kNone;
-    }
+    for (auto _ : state) hits += t.lookup(addrs[i++ & (addrs.size() - 1)]) != geo::PrefixTable::kNone;
     benchmark::DoNotOptimize(hits);
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
-    state.counters["bytes"] = static_cast<double>(t.memory_bytes());
-    state.counters["prefixes"] = static_cast<double>(t.size());
+    state.counters["hit%"] = 100.0 * static_cast<double>(hits) / static_cast<double>(state.iterations());
 }
-BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v4, 4);
-BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v6, 6);
 
-// The baseline: prefixes as sorted, merged [first, last] ranges of 128-bit addresses.
-class SortedRanges {
-public:
-    explicit SortedRanges(const std::vector<geo::Prefix>& ps) {
-        for (const auto& p : ps) {
-            u128 first = key(p.addr);
-            u128 host = p.len == 0 ? ~u128{0} : (p.len == 128 ? 0 : (u128{1} << (128 - p.len)) - 1);
-            r_.push_back({first, first | host});
-        }
-        std::sort(r_.begin(), r_.end(), [](const R& a, const R& b) { return a.first < b.first; });
-        std::vector<R> m;
-        for (const auto& r : r_) {
-            if (!m.empty() && r.first <= m.back().last + 1) m.back().last = std::max(m.back().last, r.last);
-            else m.push_back(r);
-        }
-        r_ = std::move(m);
+void BM_PrefixTable_Chained(benchmark::State& state, int family, Mix mix) {
+    skip_without_world(state, family);
+    if (state.error_occurred()) return;
+    const auto& t = bench::world_table();
+    const auto& addrs = bench::addresses(family, mix);
+    std::size_t i = 0;
+    for (auto _ : state) {
+        std::uint32_t v = t.lookup(addrs[i & (addrs.size() - 1)]);
+        i += 1 + (v >> 31);   // kNone steps by 2: the next load waits for this answer
     }
-    bool contains(const geo::IpAddr& a) const noexcept {
-        u128 k = key(a);
-        auto it = std::upper_bound(r_.begin(), r_.end(), k, [](u128 x, const R& r) { return x < r.first; });
-        return it != r_.begin() && k <= std::prev(it)->last;
+    benchmark::DoNotOptimize(i);
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_PrefixTable_Batch(benchmark::State& state, int family, Mix mix) {
+    skip_without_world(state, family);
+    if (state.error_occurred()) return;
+    const auto& t = bench::world_table();
+    const auto& addrs = bench::addresses(family, mix);
+    constexpr std::size_t kBatch = 256;
+    std::vector<std::uint32_t> out(kBatch);
+    std::vector<std::uint32_t> all(addrs.size());   // the same answers as one at a time, or no figure
+    t.lookup_batch(addrs, all);
+    std::size_t i = 0, hits = 0, wrong = 0;
+    for (std::size_t k = 0; k < addrs.size(); ++k) wrong += all[k] != t.lookup(addrs[k]);
+    if (wrong) {
+        state.SkipWithError("lookup_batch disagrees with lookup");
+        return;
+    }
+    for (auto _ : state) {
+        t.lookup_batch({addrs.data() + i, kBatch}, out);
+        hits += out[kBatch - 1] != geo::PrefixTable::kNone;
+        i = (i + kBatch) & (addrs.size() - 1);
+    }
+    benchmark::DoNotOptimize(hits);
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
+}
+
+// The baseline: disjoint [first, last] ranges with the value of their most specific prefix.
+template <class K>
+class SortedVector {
+public:
+    SortedVector(const std::vector<geo::Prefix>& ps, const std::vector<std::uint32_t>& vs) {
+        struct P { K first, last; std::uint32_t value; unsigned len; std::size_t order; };
+        std::vector<P> in;
+        for (std::size_t i = 0; i < ps.size(); ++i) {
+            K first = key(ps[i].addr);
+            unsigned len = ps[i].len - (kV4 ? 96u : 0u);
+            K host = len == 0 ? ~K{0} : (len == kBits ? K{0} : (K{1} << (kBits - len)) - 1);
+            in.push_back({first, first | host, vs[i], len, i});
+        }
+        // Parents before children; of identical prefixes the last line wins (kept last).
+        std::sort(in.begin(), in.end(), [](const P& a, const P& b) {
+            return a.first != b.first ? a.first < b.first : a.len != b.len ? a.len < b.len : a.order < b.order;
+        });
+        std::vector<P> open;   // enclosing prefixes, innermost last
+        K cursor = 0;
+        bool done = false;     // cursor passed the top address
+        auto emit = [&](K first, K last, std::uint32_t v) {
+            if (!r_.empty() && r_.back().value == v && r_.back().last + 1 == first) r_.back().last = last;
+            else r_.push_back({first, last, v});
+        };
+        auto close_until = [&](K limit, bool all) {
+            while (!open.empty() && (all || open.back().last < limit)) {
+                if (!done && cursor <= open.back().last) emit(cursor, open.back().last, open.back().value);
+                if (!done) {
+                    done = open.back().last == ~K{0};
+                    cursor = open.back().last + 1;
+                }
+                open.pop_back();
+            }
+        };
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            if (i + 1 < in.size() && in[i + 1].first == in[i].first && in[i + 1].len == in[i].len) continue;
+            close_until(in[i].first, false);
+            if (!open.empty() && cursor < in[i].first) emit(cursor, in[i].first - 1, open.back().value);
+            cursor = in[i].first;
+            open.push_back(in[i]);
+        }
+        close_until(0, true);
+        r_.shrink_to_fit();
+    }
+    std::uint32_t lookup(K k) const noexcept {
+        auto it = std::upper_bound(r_.begin(), r_.end(), k, [](K x, const R& r) { return x < r.first; });
+        if (it == r_.begin() || k > std::prev(it)->last) return geo::PrefixTable::kNone;
+        return std::prev(it)->value;
+    }
+    std::size_t size() const noexcept { return r_.size(); }
+    std::size_t bytes() const noexcept { return r_.capacity() * sizeof(R); }
+
+    static constexpr bool kV4 = sizeof(K) == 4;
+    static constexpr unsigned kBits = sizeof(K) * 8;
+    static K key(const geo::IpAddr& a) noexcept {
+        if constexpr (kV4) {
+            return a.v4();
+        } else {
+            K v = 0;
+            for (auto b : a.b) v = (v << 8) | b;
+            return v;
+        }
     }
 
 private:
-    using u128 = unsigned __int128;
-    struct R { u128 first, last; };
-    static u128 key(const geo::IpAddr& a) noexcept {
-        u128 v = 0;
-        for (auto b : a.b) v = (v << 8) | b;
-        return v;
-    }
+    struct R { K first, last; std::uint32_t value; };
     std::vector<R> r_;
 };
 
-void BM_SortedRanges_Lookup(benchmark::State& state, int family) {
-    const World& w = world(family);
-    if (w.prefixes.empty()) {
-        state.SkipWithError("world list not found (SKJOLD_TESTDATA)");
+void BM_SortedVector_Lookup(benchmark::State& state, int family, Mix mix) {
+    skip_without_world(state, family);
+    if (state.error_occurred()) return;
+    const auto& w4 = bench::world(4);
+    const auto& w6 = bench::world(6);
+    static const SortedVector<std::uint32_t> v4(w4.prefixes, w4.values);
+    static const SortedVector<u128> v6(w6.prefixes, w6.values);
+    const auto& addrs = bench::addresses(family, mix);
+    const auto& t = bench::world_table();
+    std::size_t disagree = 0;
+    for (const auto& a : addrs)   // it is a baseline only if it gives the table's answers
+        disagree += (a.is_v4() ? v4.lookup(v4.key(a)) : v6.lookup(v6.key(a))) != t.lookup(a);
+    if (disagree) {
+        state.SkipWithError("the sorted vector disagrees with the table");
         return;
     }
-    SortedRanges m(w.prefixes);
-    auto addrs = addresses(family, w);
     std::size_t i = 0, hits = 0;
-    for (auto _ : state) hits += m.contains(addrs[i++ & (addrs.size() - 1)]);
+    for (auto _ : state) {
+        const geo::IpAddr& a = addrs[i++ & (addrs.size() - 1)];
+        hits += (a.is_v4() ? v4.lookup(v4.key(a)) : v6.lookup(v6.key(a))) != geo::PrefixTable::kNone;
+    }
     benchmark::DoNotOptimize(hits);
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+    state.counters["ranges"] = static_cast<double>(family == 4 ? v4.size() : v6.size());
+    state.counters["bytes"] = static_cast<double>(family == 4 ? v4.bytes() : v6.bytes());
 }
-BENCHMARK_CAPTURE(BM_SortedRanges_Lookup, v4, 4);
-BENCHMARK_CAPTURE(BM_SortedRanges_Lookup, v6, 6);
 
 void BM_PrefixTable_Build(benchmark::State& state, int family) {
-    const World& w = world(family);
-    if (w.prefixes.empty()) {
+    const auto& w4 = bench::world(4);
+    const auto& w6 = bench::world(6);
+    if (w4.prefixes.empty() || w6.prefixes.empty()) {
         state.SkipWithError("world list not found (SKJOLD_TESTDATA)");
         return;
     }
-    std::size_t bytes = 0;
+    std::size_t bytes = 0, size = 0;
     for (auto _ : state) {
-        auto t = build(w);
+        geo::PrefixTable::Builder b;
+        for (const auto* w : {&w4, &w6}) {
+            if ((w == &w4 && family == 6) || (w == &w6 && family == 4)) continue;
+            for (std::size_t i = 0; i < w->prefixes.size(); ++i) b.add(w->prefixes[i], w->values[i]);
+        }
+        auto t = b.build();
         bytes = t.memory_bytes();
+        size = t.size();
         benchmark::DoNotOptimize(bytes);
     }
     state.counters["bytes"] = static_cast<double>(bytes);
+    state.counters["prefixes"] = static_cast<double>(size);
 }
-BENCHMARK_CAPTURE(BM_PrefixTable_Build, v4, 4)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_PrefixTable_Build, v6, 6)->Unit(benchmark::kMillisecond);
+
+void BM_MapFile_Load(benchmark::State& state) {
+    std::size_t bytes = 0;
+    for (auto _ : state) {
+        bytes = 0;
+        for (const char* name : {"all-countries-v4.txt", "all-countries-v6.txt"}) {
+            auto t = geo::load_ip_map(bench::testdata(name));
+            if (!t) {
+                state.SkipWithError(t.error().detail.c_str());
+                return;
+            }
+            bytes += t->table.memory_bytes();
+        }
+    }
+    state.counters["bytes"] = static_cast<double>(bytes);
+}
 
 }  // namespace
+
+BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v4, 4, Mix::uniform);
+BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v4_listed, 4, Mix::listed);
+BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v6_listed, 6, Mix::listed);
+BENCHMARK_CAPTURE(BM_PrefixTable_Chained, v4, 4, Mix::uniform);
+BENCHMARK_CAPTURE(BM_PrefixTable_Chained, v4_listed, 4, Mix::listed);
+BENCHMARK_CAPTURE(BM_PrefixTable_Chained, v6_listed, 6, Mix::listed);
+BENCHMARK_CAPTURE(BM_PrefixTable_Batch, v4, 4, Mix::uniform);
+BENCHMARK_CAPTURE(BM_PrefixTable_Batch, v4_listed, 4, Mix::listed);
+BENCHMARK_CAPTURE(BM_PrefixTable_Batch, v6_listed, 6, Mix::listed);
+BENCHMARK_CAPTURE(BM_SortedVector_Lookup, v4, 4, Mix::uniform);
+BENCHMARK_CAPTURE(BM_SortedVector_Lookup, v4_listed, 4, Mix::listed);
+BENCHMARK_CAPTURE(BM_SortedVector_Lookup, v6_listed, 6, Mix::listed);
+BENCHMARK_CAPTURE(BM_PrefixTable_Build, v4, 4)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_PrefixTable_Build, v6, 6)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_PrefixTable_Build, world, 0)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MapFile_Load)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

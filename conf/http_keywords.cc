@@ -3,9 +3,12 @@
 // are parsed, validated and stored.
 #include <regex.h>
 
+#include "conf/acl_expr_parse.hh"
 #include "conf/handlers.hh"
 #include "conf/values.hh"
 #include "geo/address.hh"
+
+#include <cctype>
 
 namespace skjold::conf::kw {
 
@@ -32,6 +35,62 @@ bool valid_status_list(const std::string& s) {
         if (comma == std::string::npos) break;
         pos = comma + 1;
     }
+    return true;
+}
+
+// HAProxy's log-format, the part skjold renders (proxy/http_rules.cc): literal text, `%%` and
+// `%[FETCH[,CONVERTER...]]` with the fetches below. Anything else in a '%' sequence is refused
+// here rather than sent verbatim. As in HAProxy's sample (not ACL) context, hdr(NAME) without
+// an occurrence is the last value.
+constexpr std::string_view kFormatFetches[] = {"src", "src_port", "dst", "dst_port", "ssl_fc", "ssl_fc_sni", "hdr",
+                                               "req.hdr", "hdr_cnt", "req.hdr_cnt", "path", "url", "method"};
+
+bool compile_format(ParseContext& ctx, const std::string& text, std::vector<FormatPart>& out) {
+    out.clear();
+    if (text.find('%') == std::string::npos) return true;
+    std::string lit;
+    auto flush = [&] {
+        if (lit.empty()) return;
+        out.push_back(FormatPart{std::move(lit), false, {}, {}});
+        lit.clear();
+    };
+    for (std::size_t i = 0; i < text.size();) {
+        if (text[i] != '%') { lit += text[i++]; continue; }
+        if (i + 1 < text.size() && text[i + 1] == '%') { lit += '%'; i += 2; continue; }
+        if (i + 1 >= text.size() || text[i + 1] != '[') {
+            std::size_t e = i + 1;
+            while (e < text.size() && (std::isalnum(static_cast<unsigned char>(text[e])) || text[e] == '{' || text[e] == '}' || text[e] == '+')) ++e;
+            ctx.error("log-format expression '" + text.substr(i, e - i) + "' is not supported (only %[FETCH[,CONVERTER]] and %%)");
+            return false;
+        }
+        std::size_t close = text.find(']', i + 2);
+        if (close == std::string::npos) { ctx.error("log-format: missing ']' after '" + text.substr(i) + "'"); return false; }
+        std::string inner = text.substr(i + 2, close - i - 2);
+        auto e = parse_acl_expression(inner);
+        if (!e) { ctx.error("log-format: " + e.error()); return false; }
+        bool known = false;
+        for (auto k : kFormatFetches) known = known || e->keyword == k;
+        if (!known) {
+            ctx.error("log-format: fetch '" + e->keyword + "' is not supported in '%[" + inner +
+                      "]' (src, src_port, dst, dst_port, ssl_fc, ssl_fc_sni, hdr, req.hdr, hdr_cnt, path, url, method)");
+            return false;
+        }
+        for (const auto& c : e->converters)
+            if (c.id != ConverterId::lower && c.id != ConverterId::upper) {
+                ctx.error("log-format: only the lower and upper converters are supported in '%[" + inner + "]'");
+                return false;
+            }
+        if (e->fetch.id == FetchId::hdr && e->fetch.arg.empty()) {
+            ctx.error("log-format: '" + e->keyword + "' needs a header name in '%[" + inner + "]'");
+            return false;
+        }
+        if (e->fetch.id == FetchId::hdr && e->fetch.occ == 0) e->fetch.occ = -1;
+        if (e->needs_http) ctx.use("http", "log-format " + e->keyword);
+        flush();
+        out.push_back(FormatPart{{}, true, std::move(e->fetch), std::move(e->converters)});
+        i = close + 1;
+    }
+    flush();
     return true;
 }
 
@@ -88,6 +147,13 @@ void do_return(ParseContext& ctx, Args args, Rule& r) {
                 if (!data) return;
                 r.body = std::move(*data);
             }
+            // HAProxy 2.6's check (the answer must fit one buffer); tune.bufsize as set so far.
+            if (r.body.size() > ctx.snap.global.bufsize) {
+                ctx.error(std::string(a == "file" ? "file '" : "string '") + (a == "file" ? v : "...") +
+                          "' exceeds the buffer size (" + std::to_string(r.body.size()) + " > " +
+                          std::to_string(ctx.snap.global.bufsize) + ")");
+                return;
+            }
         }
         i += 2;
     }
@@ -108,6 +174,7 @@ void redirect(ParseContext& ctx, Args args, Rule& r) {
     else { ctx.error("redirect type '" + args[0] + "' is not supported (location, prefix, scheme)"); return; }
     if (args.size() < 2 || is_cond_word(args[1])) { ctx.error("missing argument for '" + args[0] + "'"); return; }
     r.value = args[1];
+    if (!compile_format(ctx, r.value, r.value_format)) return;
     std::size_t i = 2;
     while (i < args.size() && !is_cond_word(args[i])) {
         if (args[i] == "code") {
@@ -143,7 +210,10 @@ void header_rule(ParseContext& ctx, Args args, Rule& r, std::string_view action)
     }
     if (!is_valid_header_name(args[0])) { ctx.error("invalid header name '" + args[0] + "'"); return; }
     r.name = args[0];
-    if (want == 2) r.value = args[1];
+    if (want == 2) {
+        r.value = args[1];
+        if (!compile_format(ctx, r.value, r.value_format)) return;
+    }
     if (want == 1 && args.size() > 1 && args[1] == "-m") { ctx.error("'-m' is not supported"); return; }
     parse_rule_condition(ctx, args, want, r.cond);
 }
@@ -185,6 +255,7 @@ void forwardfor(ParseContext& ctx, Args args) {
         if (a == "except") {
             if (!valid_network(v)) { ctx.error("'except' expects an address or network, got '" + v + "'"); return; }
             f.except = v;
+            f.except_net = *geo::parse_prefix(v);
         } else {
             if (!is_valid_header_name(v)) { ctx.error("invalid header name '" + v + "'"); return; }
             f.header = v;

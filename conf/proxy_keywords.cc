@@ -247,6 +247,19 @@ void errorfile(ParseContext& ctx, Args args) {
         ctx.error("'" + args[1] + "' " + *bad);
         return;
     }
+    // Bare LF line ends in the head become CRLF now, so the worker sends a well-formed head and
+    // finds its end with one search (proxy/http_errors.cc); the body is kept byte for byte.
+    if (!data->empty()) {
+        std::size_t crlf = data->find("\r\n\r\n"), lf = data->find("\n\n");
+        if (crlf == std::string::npos || (lf != std::string::npos && lf < crlf)) {
+            std::string head = data->substr(0, lf + 1), out;
+            for (char c : head) {
+                if (c == '\n' && (out.empty() || out.back() != '\r')) out += '\r';
+                out += c;
+            }
+            *data = out + "\r\n" + data->substr(lf + 2);
+        }
+    }
     ctx.px->errorfiles[static_cast<int>(*code)] = std::move(*data);
 }
 

@@ -28,14 +28,15 @@ enum class Mode : std::uint8_t { tcp, http };
 enum class Balance : std::uint8_t { roundrobin, static_rr, leastconn, source, first, random };
 enum class HttpConnMode : std::uint8_t { keep_alive, server_close, close };
 enum class HttpReuse : std::uint8_t { never, safe, aggressive, always };
-enum class LogFormat : std::uint8_t { raw, rfc3164, rfc5424 };
+// local: HAProxy's default, RFC 3164 without the HOSTNAME field (added for the log sink).
+enum class LogFormat : std::uint8_t { raw, rfc3164, rfc5424, local };
 
 struct LogTarget {
     SourceLoc loc;
     enum class Kind : std::uint8_t { stdout_, stderr_, unix_dgram, udp } kind = Kind::stderr_;
     core::SockAddr addr{};          // unix_dgram / udp
     std::uint32_t maxlen = 1024;    // `len N`
-    LogFormat format = LogFormat::rfc3164;
+    LogFormat format = LogFormat::local;   // HAProxy's default (`format local` is not parsed yet)
     int facility = 16;              // local0
     int level = 7;                  // debug: everything
     int minlevel = 0;
@@ -137,7 +138,18 @@ struct HttpCheck {
 struct ForwardFor {
     bool enabled = false;
     std::optional<std::string> except;   // CIDR text; validated at load
+    std::optional<geo::Prefix> except_net;   // `except` parsed at load (conf/http_keywords.cc)
     std::string header = "X-Forwarded-For";
+};
+
+// A set-header/add-header value or redirect target holding HAProxy log-format: literal text and
+// `%[FETCH[,CONVERTER...]]` samples, compiled at load (conf/http_keywords.cc), rendered per
+// request by proxy/http_rules.cc.
+struct FormatPart {
+    std::string literal;                           // when !is_sample
+    bool is_sample = false;
+    FetchCall fetch;                               // hdr(NAME) without OCC: the last value (-1)
+    std::vector<ConverterCall> converters;         // lower, upper
 };
 
 // http-request / http-response / tcp-request connection rules
@@ -151,6 +163,8 @@ struct Rule {
     std::string content_type, body;                // return
     enum class RedirectKind : std::uint8_t { location, prefix, scheme } redirect = RedirectKind::location;
     std::string name, value;                       // header name/value, redirect target
+    std::vector<FormatPart> value_format;          // `value` compiled when it holds '%'; empty:
+                                                   // `value` is used as written
     Condition cond;                                // empty: always
 };
 

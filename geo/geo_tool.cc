@@ -1,17 +1,22 @@
-// `skjold geo lookup` and `skjold geo export` (see geo_tool.hh). A tool, not the data path:
-// it may scan lists linearly to name the prefix that matched.
+// `skjold geo lookup`, `skjold geo export` and `skjold geo stats` (see geo_tool.hh). A tool, not
+// the data path: it may scan lists linearly to name the prefix that matched.
 #include "geo/geo_tool.hh"
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <optional>
 #include <string_view>
 
+#include "geo/ip_matcher.hh"
+#include "geo/map_file.hh"
 #include "geo/mmdb.hh"
 #include "geo/mmdb_reader.hh"
 #include "geo/pattern_file.hh"
+#include "geo/table_stats.hh"
 
 namespace skjold::geo {
 
@@ -20,6 +25,7 @@ namespace {
 constexpr std::string_view kUsage =
     "usage: skjold geo lookup [--db FILE]... [--list FILE]... [--field FIELD] ADDRESS...\n"
     "       skjold geo export --db FILE --country CC [--ipv4|--ipv6] [--field FIELD]\n"
+    "       skjold geo stats [--list FILE]... [--map FILE]... [--db FILE]... [--field FIELD]\n"
     "FIELD is a dotted path in the MaxMind records (default country.iso_code).\n";
 constexpr std::string_view kDefaultField = "country.iso_code";
 
@@ -195,6 +201,59 @@ int run_export(const std::vector<std::string>& args, std::ostream& out, std::ost
     return 0;
 }
 
+// Loads each source as a configuration would (`src -f`, map_ip(), geoip-db) and prints the size
+// of the table it becomes, then the total.
+int run_stats(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    struct Item { std::string kind, path; };
+    std::vector<Item> items;
+    std::string field(kDefaultField);
+    for (std::size_t i = 2; i < args.size(); ++i) {
+        const auto& a = args[i];
+        if (a != "--list" && a != "--map" && a != "--db" && a != "--field") return usage_error(err, "unexpected argument " + a);
+        if (i + 1 >= args.size()) return usage_error(err, a + " needs an argument");
+        if (a == "--field") field = args[++i];
+        else items.push_back({a.substr(2), args[++i]});
+    }
+    if (items.empty()) return usage_error(err, "stats needs at least one --list, --map or --db");
+    TableStats total;
+    std::vector<IpMatcher> matchers;   // alive to the end: the total tells tables apart by address
+    std::vector<ValueTable> tables;
+    for (const auto& it : items) {
+        auto t0 = std::chrono::steady_clock::now();
+        TableStats one;
+        std::string detail;
+        if (it.kind == "list") {
+            auto l = load_ip_patterns(it.path);
+            if (!l) {
+                for (const auto& m : l.error()) err << "skjold geo: " << m << "\n";
+                return 1;
+            }
+            const auto& m = matchers.emplace_back(l->prefixes, l->masked);
+            one.add(m);
+            total.add(m);
+        } else {
+            auto v = it.kind == "map" ? load_ip_map(it.path) : load_mmdb_field(it.path, field);
+            if (!v) {
+                err << "skjold geo: " << core::describe(v.error()) << "\n";
+                return 1;
+            }
+            const auto& t = tables.emplace_back(std::move(*v));
+            one.add(t);
+            total.add(t);
+            detail = ", " + std::to_string(t.values.size()) + " values";
+            if (it.kind == "db") detail += " of " + field;
+        }
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        char load[32];
+        std::snprintf(load, sizeof load, "%.1f", ms);
+        out << it.kind << " " << base_name(it.path) << ": " << one.prefixes << " prefixes" << detail << ", "
+            << human_bytes(one.bytes) << " (" << one.bytes << " bytes), loaded in " << load << " ms\n";
+    }
+    out << "total: " << total.tables << " tables, " << total.prefixes << " prefixes, " << human_bytes(total.bytes)
+        << " (" << total.bytes << " bytes)\n";
+    return 0;
+}
+
 }  // namespace
 
 std::vector<Prefix> merge_prefixes(std::vector<Prefix> prefixes) {
@@ -225,6 +284,7 @@ int geo_tool_run(const std::vector<std::string>& args, std::ostream& out, std::o
     if (args.size() < 2) return usage_error(err, "missing sub-command");
     if (args[1] == "lookup") return run_lookup(args, out, err);
     if (args[1] == "export") return run_export(args, out, err);
+    if (args[1] == "stats") return run_stats(args, out, err);
     if (args[1] == "--help" || args[1] == "-h") {
         out << kUsage;
         return 0;

@@ -2,6 +2,7 @@
 // `skjold geo ...`: operator tools over the geo sources (control plane, run once and exit).
 //   skjold geo lookup [--db FILE]... [--list FILE]... [--field FIELD] ADDRESS...
 //   skjold geo export --db FILE --country CC [--ipv4|--ipv6] [--field FIELD]
+//   skjold geo stats [--list FILE]... [--map FILE]... [--db FILE]... [--field FIELD]
 // Exit status: 0 done, 1 a file could not be read (the message names it), 2 usage error.
 // Owner: the geo "mmdb" helper. proxy/main.cc hands `skjold geo ...` over to geo_tool_main().
 

@@ -32,6 +32,8 @@ public:
     // (for tests and reports; the lookup does not use them).
     std::size_t range_count() const noexcept { return range_count_; }
     std::size_t memory_bytes() const noexcept { return table_.memory_bytes() + masked_.capacity() * sizeof(MaskedV4); }
+    const PrefixTable& table() const noexcept { return table_; }
+    std::size_t masked_count() const noexcept { return masked_.size(); }
 
 private:
     PrefixTable table_;

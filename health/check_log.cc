@@ -47,22 +47,96 @@ void CheckLogLine::put_reason(const CheckReport& c) noexcept {
     if (c.duration_ms >= 0) putf(", check duration: {}ms", c.duration_ms);
 }
 
+void CheckLogLine::put_server(const ServerRef& s, std::string_view what) noexcept {
+    putf("{}Server {}/{} {}", s.backup ? "Backup " : "", s.proxy, s.server, what);
+}
+
+void CheckLogLine::put_left(BackendCounts n, std::uint64_t sessions) noexcept {
+    putf(". {} active and {} backup servers left.{} {} sessions active, 0 requeued, 0 remaining in queue.",
+         n.active, n.backup, (n.backup > 0 && n.active == 0) ? " Running on backup." : "", sessions);
+}
+
+void CheckLogLine::put_online(BackendCounts n) noexcept {
+    putf(". {} active and {} backup servers online.{} 0 sessions requeued, 0 total in queue.", n.active, n.backup,
+         (n.backup > 0 && n.active == 0) ? " Running on backup." : "");
+}
+
 std::string_view CheckLogLine::server_down(const ServerRef& s, const CheckReport* check, BackendCounts n,
                                            std::uint64_t sessions) noexcept {
     reset();
-    putf("{}Server {}/{} is DOWN", s.backup ? "Backup " : "", s.proxy, s.server);
+    put_server(s, "is DOWN");
     if (check) put_reason(*check);
-    putf(". {} active and {} backup servers left.{} {} sessions active, 0 requeued, 0 remaining in queue.",
-         n.active, n.backup, (n.backup > 0 && n.active == 0) ? " Running on backup." : "", sessions);
+    put_left(n, sessions);
     return view();
 }
 
 std::string_view CheckLogLine::server_up(const ServerRef& s, const CheckReport* check, BackendCounts n) noexcept {
     reset();
-    putf("{}Server {}/{} is UP", s.backup ? "Backup " : "", s.proxy, s.server);
+    put_server(s, "is UP");
     if (check) put_reason(*check);
-    putf(". {} active and {} backup servers online.{} 0 sessions requeued, 0 total in queue.", n.active, n.backup,
-         (n.backup > 0 && n.active == 0) ? " Running on backup." : "");
+    put_online(n);
+    return view();
+}
+
+std::string_view CheckLogLine::server_down(const ServerRef& s, std::string_view reason, BackendCounts n,
+                                           std::uint64_t sessions) noexcept {
+    reset();
+    put_server(s, "is DOWN, ");
+    put(reason);
+    put_left(n, sessions);
+    return view();
+}
+
+std::string_view CheckLogLine::server_up(const ServerRef& s, std::string_view reason, BackendCounts n) noexcept {
+    reset();
+    put_server(s, "is UP, ");
+    put(reason);
+    put_online(n);
+    return view();
+}
+
+std::string_view CheckLogLine::server_stopping(const ServerRef& s, std::string_view reason, BackendCounts n) noexcept {
+    reset();
+    put_server(s, "is stopping, ");
+    put(reason);
+    put_online(n);
+    return view();
+}
+
+std::string_view CheckLogLine::maint_enter(const ServerRef& s, bool was_down, BackendCounts n,
+                                           std::uint64_t sessions) noexcept {
+    reset();
+    if (was_down) {
+        put_server(s, "was DOWN and now enters maintenance.");
+        return view();
+    }
+    put_server(s, "is going DOWN for maintenance");
+    put_left(n, sessions);
+    return view();
+}
+
+std::string_view CheckLogLine::maint_leave(const ServerRef& s, bool to_drain) noexcept {
+    reset();
+    put_server(s, to_drain ? "is UP/DRAIN (leaving forced maintenance)." : "is UP/READY (leaving forced maintenance).");
+    return view();
+}
+
+std::string_view CheckLogLine::drain_enter(const ServerRef& s, BackendCounts n) noexcept {
+    reset();
+    put_server(s, "enters drain state");
+    put_online(n);
+    return view();
+}
+
+std::string_view CheckLogLine::drain_remains(const ServerRef& s) noexcept {
+    reset();
+    put_server(s, "remains in forced drain mode.");
+    return view();
+}
+
+std::string_view CheckLogLine::drain_leave(const ServerRef& s) noexcept {
+    reset();
+    put_server(s, "is UP (leaving forced drain).");
     return view();
 }
 

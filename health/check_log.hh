@@ -49,6 +49,30 @@ public:
     // `Server b/s is UP, reason: ..., check duration: 1ms. 1 active and 0 backup servers online.
     // 0 sessions requeued, 0 total in queue.`
     std::string_view server_up(const ServerRef& s, const CheckReport* check, BackendCounts n) noexcept;
+    // The same two lines for a change made from the stats socket: `reason` replaces the check
+    // ("Server b/s is DOWN, changed from CLI. 0 active and ...").
+    std::string_view server_down(const ServerRef& s, std::string_view reason, BackendCounts n,
+                                 std::uint64_t sessions) noexcept;
+    std::string_view server_up(const ServerRef& s, std::string_view reason, BackendCounts n) noexcept;
+    // `Server b/s is stopping, changed from CLI. 1 active and 0 backup servers online. 0 sessions
+    // requeued, 0 total in queue.`
+    std::string_view server_stopping(const ServerRef& s, std::string_view reason, BackendCounts n) noexcept;
+
+    // Admin state changes (src/server.c srv_update_status(), verified against haproxy 2.6):
+    // `Server b/s is going DOWN for maintenance. 1 active and 0 backup servers left. 0 sessions
+    // active, 0 requeued, 0 remaining in queue.` or, already DOWN,
+    // `Server b/s was DOWN and now enters maintenance.`
+    std::string_view maint_enter(const ServerRef& s, bool was_down, BackendCounts n, std::uint64_t sessions) noexcept;
+    // `Server b/s is UP/READY (leaving forced maintenance).` (UP/DRAIN when it goes to drain)
+    std::string_view maint_leave(const ServerRef& s, bool to_drain) noexcept;
+    // `Server b/s enters drain state. 1 active and 0 backup servers online. 0 sessions requeued,
+    // 0 total in queue.`
+    std::string_view drain_enter(const ServerRef& s, BackendCounts n) noexcept;
+    // `Server b/s remains in forced drain mode.` (after leaving maintenance for drain)
+    std::string_view drain_remains(const ServerRef& s) noexcept;
+    // `Server b/s is UP (leaving forced drain).`
+    std::string_view drain_leave(const ServerRef& s) noexcept;
+
     // `Health check for server b/s failed, reason: ..., check duration: 0ms, status: 2/3 UP.`
     std::string_view health_check(const ServerRef& s, const CheckReport& check, int health, int rise, int fall,
                                   bool drain) noexcept;
@@ -62,6 +86,9 @@ private:
     void putf(fmt::format_string<Args...> f, Args&&... args) noexcept;
     void put_ascii_encoded(std::string_view s, char quote) noexcept;
     void put_reason(const CheckReport& c) noexcept;
+    void put_server(const ServerRef& s, std::string_view what) noexcept;
+    void put_left(BackendCounts n, std::uint64_t sessions) noexcept;
+    void put_online(BackendCounts n) noexcept;
 
     char buf_[kCapacity];
     std::size_t len_ = 0;

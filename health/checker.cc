@@ -1,32 +1,27 @@
 #include "health/checker.hh"
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <span>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <thread>
 #include <unistd.h>
-#include <vector>
 
-#include "core/timer_wheel.hh"
 #include "core/worker.hh"
-#include "health/check_log.hh"
+#include "health/checker_impl.hh"
 #include "health/health_counter.hh"
-#include "health/http_check.hh"
 
 namespace skjold::health {
 
 namespace {
 
 constexpr std::uint64_t kWakeTag = ~std::uint64_t{0};
+constexpr std::uint64_t kObserveTag = ~std::uint64_t{0} - 1;
 constexpr int kMaxEvents = 64;
 constexpr std::uint64_t kMaxWaitMs = 1000;        // also bounds how long stop() can wait without the eventfd
 constexpr conf::Millis kSpreadThreshold = 1000;   // HAProxy's SRV_CHK_INTER_THRES
@@ -36,39 +31,6 @@ std::uint64_t now_ns() noexcept {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
-
-// strerror() text in English whatever the locale, as HAProxy logs it ("Connection refused"),
-// and without strerror()'s shared buffer (this runs on its own thread).
-const char* errno_text(int e) noexcept {
-    const char* s = strerrordesc_np(e);
-    return s ? s : "Unknown error";
-}
-
-enum class Phase : std::uint8_t { idle, connecting, sending, receiving };
-
-// One checked server. Owner: the checker thread (identity fields are set before it starts).
-// The TimerNode is either the next check's start (idle) or the running check's deadline.
-struct Slot : core::TimerNode {
-    int proxy_index = -1, server_index = -1;
-    BackendState* backend = nullptr;
-    const conf::Proxy* proxy = nullptr;
-    const conf::Server* server = nullptr;
-    const HttpCheck* http = nullptr;   // null: TCP connect check
-    core::SockAddr target{};
-    conf::Millis connect_bound = 0;    // connecting may take this long
-    conf::Millis check_timeout = conf::kUnset;   // once connected (timeout check), else inter caps all
-
-    Phase phase = Phase::idle;
-    int fd = -1;
-    bool registered = false;
-    std::uint32_t gen = 0;
-    std::uint64_t start_ns = 0, start_ms = 0;
-    std::size_t sent = 0;
-    char* rx = nullptr;
-    std::size_t rx_cap = 0, rx_len = 0;
-    CheckStatus last_status = CheckStatus::ini;
-    CheckStats stats;
-};
 
 std::uint64_t pack(std::uint32_t slot, std::uint32_t gen) noexcept { return (std::uint64_t{gen} << 32) | slot; }
 
@@ -88,44 +50,21 @@ bool checkable(const conf::Server& srv) noexcept {
 
 }  // namespace
 
-struct Checker::Impl {
-    Impl(std::shared_ptr<const conf::Snapshot> s, ServerStateTable& t, Options o)
-        : snap(std::move(s)), table(t), opt(std::move(o)), wheel(std::make_unique<core::TimerWheel>(core::monotonic_ms())) {}
+const char* errno_text(int e) noexcept {
+    const char* s = strerrordesc_np(e);
+    return s ? s : "Unknown error";
+}
 
-    std::shared_ptr<const conf::Snapshot> snap;
-    ServerStateTable& table;
-    Options opt;
-    std::vector<std::unique_ptr<HttpCheck>> http_checks;   // by proxy index; null: none
-    std::unique_ptr<Slot[]> slots;   // atomics inside: not movable, so no vector
-    std::size_t nslots = 0;
-    std::vector<int> slot_of;        // proxy_base[p] + server index -> slot, or -1
-    std::vector<std::size_t> proxy_base;
-    std::unique_ptr<char[]> rx_arena;
-    std::unique_ptr<core::TimerWheel> wheel;
-    int ep = -1, wake = -1;
-    std::thread thread;
-    std::atomic<bool> stopping{false};
-    std::uint64_t rng = 0;
-    CheckLogLine line;               // checker thread only
+Checker::Impl::Impl(std::shared_ptr<const conf::Snapshot> s, ServerStateTable& t, Options o)
+    : snap(std::move(s)), table(t), opt(std::move(o)), wheel(std::make_unique<core::TimerWheel>(core::monotonic_ms())) {}
 
-    std::span<Slot> span() noexcept { return {slots.get(), nslots}; }
-    void build();
-    void schedule_first(std::uint64_t now) noexcept;
-    void run() noexcept;
-    void on_timer(Slot& s, std::uint64_t now) noexcept;
-    void on_io(Slot& s, std::uint32_t events) noexcept;
-    void start_check(Slot& s, std::uint64_t now) noexcept;
-    void on_connected(Slot& s) noexcept;
-    void do_send(Slot& s) noexcept;
-    void do_recv(Slot& s) noexcept;
-    bool watch(Slot& s, std::uint32_t events) noexcept;
-    void close_fd(Slot& s) noexcept;
-    void finish(Slot& s, CheckStatus status, int code, std::string_view desc) noexcept;
-    void schedule_next(Slot& s, std::uint64_t now) noexcept;
-    conf::Millis jitter(conf::Millis interval) noexcept;
-    double random01() noexcept;
-    void emit(int proxy_index, core::Level level, std::string_view text) noexcept;
-};
+Slot* Checker::Impl::slot(int proxy_index, int server_index) noexcept {
+    if (proxy_index < 0 || static_cast<std::size_t>(proxy_index) + 1 >= proxy_base.size() || server_index < 0) return nullptr;
+    const std::size_t g = proxy_base[static_cast<std::size_t>(proxy_index)] + static_cast<std::size_t>(server_index);
+    if (g >= proxy_base[static_cast<std::size_t>(proxy_index) + 1]) return nullptr;
+    const int i = slot_of[g];
+    return i < 0 ? nullptr : &slots[static_cast<std::size_t>(i)];
+}
 
 void Checker::Impl::build() {
     const auto& proxies = snap->proxies;
@@ -197,6 +136,25 @@ void Checker::Impl::build() {
         }
     }
     nslots = i;   // == n: the same backends were skipped in both passes
+
+    // slowstart ramps: every server with `slowstart` in an enabled backend, checked or not (the
+    // stats socket can bring an unchecked server back from maintenance).
+    ramp_of.assign(proxy_base.back(), -1);
+    std::size_t nr = 0;
+    for (std::size_t p = 0; p < proxies.size(); ++p)
+        if (proxies[p].is_backend && !proxies[p].disabled && table.backend(static_cast<int>(p)))
+            for (const auto& srv : proxies[p].servers) nr += srv.opt.slowstart > 0 ? 1 : 0;
+    ramps = std::make_unique<RampNode[]>(nr);
+    nramps = 0;
+    for (std::size_t p = 0; p < proxies.size(); ++p) {
+        if (!proxies[p].is_backend || proxies[p].disabled || !table.backend(static_cast<int>(p))) continue;
+        for (std::size_t k = 0; k < proxies[p].servers.size(); ++k) {
+            if (proxies[p].servers[k].opt.slowstart <= 0) continue;
+            ramps[nramps].proxy_index = static_cast<int>(p);
+            ramps[nramps].server_index = static_cast<int>(k);
+            ramp_of[proxy_base[p] + k] = static_cast<int>(nramps++);
+        }
+    }
 }
 
 // start_checks()/start_check_task(): the i-th of n checks starts at max(mininter, its
@@ -236,17 +194,6 @@ double Checker::Impl::random01() noexcept {
     return static_cast<double>((rng * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
 }
 
-void Checker::Impl::emit(int proxy_index, core::Level level, std::string_view text) noexcept {
-    if (opt.log) {
-        try {
-            opt.log(proxy_index, level, text);
-        } catch (...) {
-        }
-        return;
-    }
-    if (core::log_enabled(level)) core::log_write(level, text);
-}
-
 void Checker::Impl::run() noexcept {
     epoll_event events[kMaxEvents];
     while (!stopping.load(std::memory_order_acquire)) {
@@ -255,7 +202,13 @@ void Checker::Impl::run() noexcept {
         const int n = epoll_wait(ep, events, kMaxEvents, wait);
         for (int e = 0; e < n; ++e) {
             const std::uint64_t tag = events[e].data.u64;
-            if (tag == kWakeTag) continue;   // stop(): the loop condition sees it
+            if (tag == kWakeTag) {   // stop() or admin(): both looked at below
+                std::uint64_t v = 0;
+                const ssize_t r = ::read(wake, &v, sizeof v);
+                (void)r;
+                continue;
+            }
+            if (tag == kObserveTag) continue;   // drained below, every turn
             const auto idx = static_cast<std::uint32_t>(tag);
             if (idx >= nslots) continue;
             Slot& s = slots[idx];
@@ -263,7 +216,9 @@ void Checker::Impl::run() noexcept {
             on_io(s, events[e].events);
         }
         const std::uint64_t now = core::monotonic_ms();
-        wheel->advance(now, [this, now](core::TimerNode* node) { on_timer(*static_cast<Slot*>(node), now); });
+        serve_admin();
+        drain_observer(now);
+        wheel->advance(now, [this, now](core::TimerNode* node) { on_timer(node, now); });
     }
     // Abandon whatever is in flight: no verdict, no state change.
     for (Slot& s : span()) {
@@ -271,9 +226,15 @@ void Checker::Impl::run() noexcept {
         s.phase = Phase::idle;
         wheel->cancel(s);
     }
+    for (std::size_t i = 0; i < nramps; ++i) wheel->cancel(ramps[i]);
 }
 
-void Checker::Impl::on_timer(Slot& s, std::uint64_t now) noexcept {
+void Checker::Impl::on_timer(core::TimerNode* node, std::uint64_t now) noexcept {
+    if (nramps > 0 && node >= &ramps[0] && node < &ramps[0] + nramps) {
+        on_ramp(*static_cast<RampNode*>(node), now);
+        return;
+    }
+    Slot& s = *static_cast<Slot*>(node);
     switch (s.phase) {
     case Phase::idle:
         start_check(s, now);
@@ -290,7 +251,8 @@ void Checker::Impl::on_timer(Slot& s, std::uint64_t now) noexcept {
 
 void Checker::Impl::start_check(Slot& s, std::uint64_t now) noexcept {
     const ServerState& st = s.backend->server(s.server_index);
-    if (st.admin() == Admin::maint) {   // HAProxy pauses the checks of a server in maintenance
+    // HAProxy pauses the checks of a server in maintenance; `disable health` stops them.
+    if (st.admin() == Admin::maint || !st.checks_enabled()) {
         schedule_next(s, now);
         return;
     }
@@ -444,51 +406,34 @@ void Checker::Impl::finish(Slot& s, CheckStatus status, int code, std::string_vi
     if (desc.size() > kCheckDescMax) desc = desc.substr(0, kCheckDescMax);
     const CheckReport rep{status, code, static_cast<std::int64_t>((end_ns - s.start_ns) / 1000000u), desc};
     s.stats.record(status, code, rep.duration_ms, desc);
-
-    BackendState& b = *s.backend;
-    const int si = s.server_index;
-    const ServerState& st = b.server(si);
-    if (st.admin() == Admin::maint) {   // put in maintenance while the check ran: no verdict
+    const ServerState& st = s.backend->server(s.server_index);
+    // Put in maintenance or checks disabled while the check ran: no verdict.
+    if (st.admin() == Admin::maint || !st.checks_enabled())
         s.last_status = status;
-        schedule_next(s, now);
-        return;
-    }
-    const bool passed = check_status_passed(status);
-    const bool was_down = st.health() == Health::down;
-    const HealthStep step = next_health(st.health_counter(), st.rise(), st.fall(), passed);
-    if (!passed && step.changed) s.stats.count_failure();
-
-    const ServerRef ref{s.proxy->name, s.server->name, st.backup()};
-    const bool log_checks = s.proxy->option_log_health_checks;
-    if (log_checks && (step.changed || status != s.last_status))
-        emit(s.proxy_index, core::Level::notice, line.health_check(ref, rep, step.health, st.rise(), st.fall(), st.weight() == 0));
-    s.last_status = status;
-
-    if (becomes_down(step.health, passed) && !was_down) {
-        const int usable_before = b.usable_active() + b.usable_backup();
-        b.set_health_down(si);
-        s.stats.count_down();
-        const BackendCounts n{b.usable_active(), b.usable_backup()};
-        const std::uint64_t sessions = opt.current_sessions ? opt.current_sessions(s.proxy_index, si) : 0;
-        emit(s.proxy_index, core::Level::alert, line.server_down(ref, log_checks ? nullptr : &rep, n, sessions));
-        if (usable_before > 0 && n.active == 0 && n.backup == 0)
-            emit(s.proxy_index, core::Level::emerg, line.no_server(s.proxy->name, s.proxy->is_frontend));
-    } else if (becomes_up(step.health, st.rise(), passed) && was_down) {
-        b.set_health_up(si);
-        const BackendCounts n{b.usable_active(), b.usable_backup()};
-        emit(s.proxy_index, core::Level::notice, line.server_up(ref, log_checks ? nullptr : &rep, n));
-    } else if (step.changed) {
-        b.set_health_counter(si, step.health);
-    }
+    else
+        apply_verdict(s, rep);
+    s.force_fast = false;   // the check observe asked for has run
     schedule_next(s, now);
 }
 
 void Checker::Impl::schedule_next(Slot& s, std::uint64_t now) noexcept {
     const ServerState& st = s.backend->server(s.server_index);
-    const conf::Millis g = check_interval(s.server->opt, st.health_counter(), st.health() == Health::down);
+    const conf::Millis g =
+        check_interval(s.server->opt, st.health_counter(), st.health() == Health::down, s.force_fast);
     conf::Millis next = g + jitter(g);
     if (next < 1) next = 1;
     wheel->arm(s, now + static_cast<std::uint64_t>(next));
+}
+
+// HAProxy wakes the check task, which advances its timer to now + srv_getinter() if that is
+// sooner (process_chk_conn(), "health-check was advanced"); a running check is left alone.
+void Checker::Impl::hasten(Slot& s, std::uint64_t now) noexcept {
+    if (s.phase != Phase::idle) return;
+    const ServerState& st = s.backend->server(s.server_index);
+    const conf::Millis g =
+        check_interval(s.server->opt, st.health_counter(), st.health() == Health::down, s.force_fast);
+    const std::uint64_t due = now + static_cast<std::uint64_t>(std::max<conf::Millis>(g, 1));
+    if (!s.armed() || due < s.deadline) wheel->arm(s, due);
 }
 
 Checker::Checker(std::shared_ptr<const conf::Snapshot> snap, ServerStateTable& table)
@@ -504,13 +449,23 @@ Checker::~Checker() { stop(); }
 
 void Checker::start() {
     Impl& m = *impl_;
-    if (m.thread.joinable() || m.nslots == 0) return;
+    std::lock_guard<std::mutex> lock(m.admin_mutex);
+    if (m.thread.joinable()) return;
+    // Nothing to check, ramp or observe: no thread; admin() then applies on its caller.
+    if (m.nslots == 0 && m.nramps == 0 && m.opt.observer == nullptr) return;
     m.ep = epoll_create1(EPOLL_CLOEXEC);
     m.wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = kWakeTag;
-    if (m.ep < 0 || m.wake < 0 || epoll_ctl(m.ep, EPOLL_CTL_ADD, m.wake, &ev) != 0) {
+    bool ok = m.ep >= 0 && m.wake >= 0 && epoll_ctl(m.ep, EPOLL_CTL_ADD, m.wake, &ev) == 0;
+    if (ok && m.opt.observer != nullptr) {
+        epoll_event oev{};
+        oev.events = EPOLLIN;
+        oev.data.u64 = kObserveTag;
+        ok = epoll_ctl(m.ep, EPOLL_CTL_ADD, m.opt.observer->event_fd(), &oev) == 0;
+    }
+    if (!ok) {
         SKJOLD_LOG(alert, "health checks not started: {}", errno_text(errno));
         if (m.ep >= 0) ::close(m.ep);
         if (m.wake >= 0) ::close(m.wake);
@@ -518,13 +473,17 @@ void Checker::start() {
         return;
     }
     m.stopping.store(false, std::memory_order_relaxed);
-    m.schedule_first(core::monotonic_ms());
+    const std::uint64_t now = core::monotonic_ms();
+    m.schedule_first(now);
+    m.arm_ramps_at_start(now);
     try {
         m.thread = std::thread([&m] { m.run(); });
         pthread_setname_np(m.thread.native_handle(), "skjold-checks");
+        m.running = true;
     } catch (const std::exception& e) {
         SKJOLD_LOG(alert, "health checks not started: {}", e.what());
         for (Slot& s : m.span()) m.wheel->cancel(s);
+        for (std::size_t i = 0; i < m.nramps; ++i) m.wheel->cancel(m.ramps[i]);
         ::close(m.ep);
         ::close(m.wake);
         m.ep = m.wake = -1;
@@ -533,27 +492,42 @@ void Checker::start() {
 
 void Checker::stop() {
     Impl& m = *impl_;
+    // Holding admin_mutex: no admin() is waiting on the thread while it stops, and later ones
+    // apply on their own thread.
+    std::lock_guard<std::mutex> lock(m.admin_mutex);
     if (!m.thread.joinable()) return;
     m.stopping.store(true, std::memory_order_release);
     const std::uint64_t one = 1;
     ssize_t w = ::write(m.wake, &one, sizeof one);
     (void)w;
     m.thread.join();
+    m.running = false;
     ::close(m.ep);
     ::close(m.wake);
     m.ep = m.wake = -1;
 }
 
+core::Result<void> Checker::admin(const AdminCommand& cmd) {
+    Impl& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.admin_mutex);
+    if (!m.running) return m.apply_admin(cmd, core::monotonic_ms());
+    m.admin_cmd = &cmd;
+    m.admin_state.store(1, std::memory_order_release);
+    const std::uint64_t one = 1;
+    ssize_t w = ::write(m.wake, &one, sizeof one);
+    (void)w;
+    for (int v = m.admin_state.load(std::memory_order_acquire); v != 2; v = m.admin_state.load(std::memory_order_acquire))
+        m.admin_state.wait(v, std::memory_order_acquire);
+    m.admin_state.store(0, std::memory_order_relaxed);
+    m.admin_cmd = nullptr;
+    return std::move(m.admin_result);
+}
+
 int Checker::checked_servers() const noexcept { return static_cast<int>(impl_->nslots); }
 
 const CheckStats* Checker::stats(int proxy_index, int server_index) const noexcept {
-    const Impl& m = *impl_;
-    if (proxy_index < 0 || static_cast<std::size_t>(proxy_index) + 1 >= m.proxy_base.size()) return nullptr;
-    const std::size_t base = m.proxy_base[static_cast<std::size_t>(proxy_index)];
-    if (server_index < 0 || base + static_cast<std::size_t>(server_index) >= m.proxy_base[static_cast<std::size_t>(proxy_index) + 1])
-        return nullptr;
-    const int i = m.slot_of[base + static_cast<std::size_t>(server_index)];
-    return i < 0 ? nullptr : &m.slots[static_cast<std::size_t>(i)].stats;
+    const Slot* s = impl_->slot(proxy_index, server_index);
+    return s ? &s->stats : nullptr;
 }
 
 }  // namespace skjold::health

@@ -30,6 +30,15 @@
 //   - the connection is closed with a reset (SO_LINGER 0), as HAProxy does by default, so the
 //     checker leaves no TIME_WAIT behind.
 //
+// The checker thread is also the single writer for everything else that changes server state
+// at run time, so the workers' lock-free view has one writer:
+//   - admin(): the stats socket's commands (health/admin_command.hh), applied on this thread
+//     while the caller waits;
+//   - passive observation (health/observer.hh): consecutive errors and on-error;
+//   - slowstart: the ramping weight, recomputed every slowstart_step() (>= 100 ms).
+// The thread runs when there is something to check, ramp (`slowstart`) or observe; otherwise
+// admin() applies commands on its caller's thread.
+//
 // Owner: the process (proxy/process.cc) creates it after the ServerStateTable and destroys it
 // before the table and the Snapshot.
 
@@ -40,7 +49,10 @@
 
 #include "conf/snapshot_types.hh"
 #include "core/log.hh"
+#include "core/result.hh"
+#include "health/admin_command.hh"
 #include "health/check_status.hh"
+#include "health/observer.hh"
 #include "health/server_state.hh"
 
 namespace skjold::health {
@@ -58,6 +70,9 @@ public:
         std::function<std::uint64_t(int proxy_index, int server_index)> current_sessions;
         // Seed of the spread-checks jitter; 0 picks one from the clock.
         std::uint64_t seed = 0;
+        // The workers' passive-observation reports (`observe`); null: none. Must outlive the
+        // Checker; built on the same Snapshot.
+        Observer* observer = nullptr;
     };
 
     Checker(std::shared_ptr<const conf::Snapshot> snap, ServerStateTable& table);
@@ -71,6 +86,22 @@ public:
     void start();
     // Asks the thread to stop and joins it: bounded by one loop turn, never by a server.
     void stop();
+
+    // Applies a stats-socket command (health/admin_command.hh) on the checker thread and returns
+    // once it is applied; without a running thread (not started, stopped, or start failed) it
+    // applies it on the caller's thread. Callable from any thread but the checker's; callers are
+    // serialised. The change is logged as HAProxy logs it ("Server b/s is going DOWN for
+    // maintenance. ...") and the generation moves so every worker sees it.
+    // Errors (Error::detail holds HAProxy's CLI answer, without the newline):
+    //   Errc::not_found         "No such backend." / "No such server." (indexes out of range)
+    //   Errc::invalid_argument  "'set server <srv> health' expects 'up', 'stopping', or 'down'."
+    //                           "Relative weight must be positive." / "Absolute weight can only be
+    //                           between 0 and 256 inclusive." /
+    //                           "Backend is using a static LB algorithm and only accepts weights
+    //                           '0%' and '100%'."
+    //   Errc::unsupported       "Health check was not configured on this server, cannot enable."
+    // Commands that change nothing (already in that state) succeed silently, as HAProxy.
+    core::Result<void> admin(const AdminCommand& cmd);
 
     // Number of servers being checked.
     int checked_servers() const noexcept;

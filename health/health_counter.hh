@@ -40,8 +40,10 @@ inline bool becomes_up(int health_after, int rise, bool passed) noexcept { retur
 // srv_getinter(): `inter` when fully UP; `downinter` (else inter) when DOWN with counter 0;
 // `fastinter` (else inter) in every other case: going down, going up, and not yet checked
 // (a server starts at rise < rise+fall-1 unless fall is 1).
-inline conf::Millis check_interval(const conf::ServerOptions& o, int health, bool down) noexcept {
-    if (health == o.rise + o.fall - 1) return o.inter;
+// `force_fast`: passive observation asked for fastinter (HAProxy's CHK_ST_FASTINTER), which
+// overrides inter for a fully UP server.
+inline conf::Millis check_interval(const conf::ServerOptions& o, int health, bool down, bool force_fast = false) noexcept {
+    if (health == o.rise + o.fall - 1 && !force_fast) return o.inter;
     if (down && health == 0) return o.downinter > 0 ? o.downinter : o.inter;
     return o.fastinter > 0 ? o.fastinter : o.inter;
 }

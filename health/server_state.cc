@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/worker.hh"
+
 namespace skjold::health {
 
 namespace {
@@ -10,7 +12,53 @@ int clamp_weight(int w) noexcept { return std::clamp(w, 0, kMaxWeight); }
 
 }  // namespace
 
-void ServerState::init(const conf::Server& s) {
+int haproxy_op_state(Health h) noexcept {
+    switch (h) {
+    case Health::down: return 0;
+    case Health::starting: return 1;
+    case Health::up: return 2;
+    case Health::stopping: return 3;
+    }
+    return 0;
+}
+
+int slowstart_weight(int user_weight, std::uint64_t elapsed_ms, conf::Millis slowstart) noexcept {
+    if (user_weight <= 0) return 0;
+    if (slowstart <= 0 || elapsed_ms >= static_cast<std::uint64_t>(slowstart)) return user_weight;
+    // Rounded up, so the ramp starts at 1 and reaches the full weight at the end, as HAProxy's
+    // server_recalc_eweight().
+    const std::uint64_t w = (static_cast<std::uint64_t>(user_weight) * elapsed_ms + static_cast<std::uint64_t>(slowstart) - 1) /
+                            static_cast<std::uint64_t>(slowstart);
+    return std::clamp(static_cast<int>(w), 1, user_weight);
+}
+
+conf::Millis slowstart_step(conf::Millis slowstart) noexcept { return std::max<conf::Millis>(100, slowstart / 20); }
+
+bool out_of_service(const ServerState& s) noexcept { return s.health() == Health::down || s.admin() == Admin::maint; }
+
+unsigned ServerState::admin_flags() const noexcept {
+    unsigned f = config_disabled_ ? kAdmfCmaint : 0u;   // HAProxy keeps CMAINT once enabled too
+    if (admin() == Admin::maint) f |= kAdmfFmaint;
+    if (admin() == Admin::drain) f |= kAdmfFdrain;
+    return f;
+}
+
+unsigned ServerState::check_state_flags() const noexcept {
+    if (!check_) return 0;
+    unsigned f = kChkStConfigured;
+    if (checks_enabled()) f |= kChkStEnabled;
+    if (admin() == Admin::maint) f |= kChkStPaused;
+    return f;
+}
+
+std::uint64_t ServerState::downtime_ms(std::uint64_t now_ms) const noexcept {
+    const std::uint64_t closed = down_total_.load(std::memory_order_relaxed);
+    if (!out_of_service(*this)) return closed;
+    const std::uint64_t since = last_change_ms();
+    return closed + (now_ms > since ? now_ms - since : 0);
+}
+
+void ServerState::init(const conf::Server& s, std::uint64_t now_ms) {
     name_ = s.name;
     backup_ = s.opt.backup;
     check_ = s.opt.check;
@@ -18,7 +66,10 @@ void ServerState::init(const conf::Server& s) {
     rise_ = std::max(1, s.opt.rise);
     fall_ = std::max(1, s.opt.fall);
     config_weight_ = clamp_weight(s.opt.weight);
+    slowstart_ = s.opt.slowstart > 0 ? s.opt.slowstart : 0;
     weight_.store(config_weight_, std::memory_order_relaxed);
+    user_weight_.store(config_weight_, std::memory_order_relaxed);
+    last_change_.store(now_ms, std::memory_order_relaxed);
     if (config_disabled_) {
         // HAProxy's `disabled`: MAINT, stopped, health 0, checks paused until it leaves MAINT.
         admin_.store(static_cast<std::uint8_t>(Admin::maint), std::memory_order_relaxed);
@@ -36,15 +87,18 @@ void ServerState::store_health(Health h, int counter) noexcept {
 }
 
 bool usable(const ServerState& s) noexcept {
-    return s.health() != Health::down && s.weight() > 0 && s.admin() == Admin::ready;
+    const Health h = s.health();
+    return (h == Health::up || h == Health::starting) && s.weight() > 0 && s.admin() == Admin::ready;
 }
 
 BackendState::BackendState(const conf::Proxy& backend)
     : name_(backend.name),
       disabled_(backend.disabled),
       allbackups_(backend.option_allbackups),
+      dynamic_weights_(backend.balance != conf::Balance::static_rr && backend.balance != conf::Balance::source),
       servers_(backend.servers.size()) {
-    for (std::size_t i = 0; i < servers_.size(); ++i) servers_[i].init(backend.servers[i]);
+    const std::uint64_t now = core::monotonic_ms();
+    for (std::size_t i = 0; i < servers_.size(); ++i) servers_[i].init(backend.servers[i], now);
     publish();
 }
 
@@ -66,43 +120,109 @@ void BackendState::publish() noexcept {
     generation_.store(generation_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
-void BackendState::set_health(int s, Health h, int counter) noexcept {
-    auto& srv = servers_[static_cast<std::size_t>(s)];
-    const Health before = srv.health();
-    srv.store_health(h, counter);
-    if (before != h) publish();
+void BackendState::stamp(ServerState& srv, bool was_out, std::uint64_t now_ms) noexcept {
+    const std::uint64_t since = srv.last_change_ms();
+    if (was_out && !out_of_service(srv) && now_ms > since)
+        srv.down_total_.store(srv.down_total_.load(std::memory_order_relaxed) + (now_ms - since), std::memory_order_relaxed);
+    srv.last_change_.store(now_ms, std::memory_order_relaxed);
 }
 
-void BackendState::set_health_up(int s) noexcept {
-    const auto& srv = servers_[static_cast<std::size_t>(s)];
-    set_health(s, Health::up, srv.rise() + srv.fall() - 1);
+void BackendState::store_effective_weight(ServerState& srv, std::uint64_t now_ms) noexcept {
+    const int uw = srv.user_weight();
+    int w = uw;
+    if (srv.health() == Health::starting && dynamic_weights_)
+        w = slowstart_weight(uw, now_ms > srv.ramp_start_ ? now_ms - srv.ramp_start_ : 0, srv.slowstart());
+    srv.weight_.store(w, std::memory_order_relaxed);
+}
+
+bool BackendState::change_health(ServerState& srv, Health h, int counter, std::uint64_t now_ms) noexcept {
+    const Health before = srv.health();
+    const bool was_out = out_of_service(srv);
+    srv.store_health(h, counter);
+    if (before == h) return false;
+    if (h == Health::starting) srv.ramp_start_ = now_ms;
+    store_effective_weight(srv, now_ms);
+    stamp(srv, was_out, now_ms);
+    return true;
+}
+
+void BackendState::set_health(int s, Health h, int counter) noexcept {
+    if (change_health(servers_[static_cast<std::size_t>(s)], h, counter, core::monotonic_ms())) publish();
+}
+
+void BackendState::set_health_up(int s) noexcept { set_health_up(s, core::monotonic_ms()); }
+
+void BackendState::set_health_up(int s, std::uint64_t now_ms) noexcept {
+    auto& srv = servers_[static_cast<std::size_t>(s)];
+    const int top = srv.rise() + srv.fall() - 1;
+    // slowstart applies only to a server seen failed before (never at start, never to one
+    // that was only stopping), as HAProxy's srv_set_running().
+    const Health h = srv.health();
+    const bool ramp = srv.slowstart() > 0 && h == Health::down;
+    if (h == Health::starting) {
+        srv.store_health(h, top);
+        return;
+    }
+    if (change_health(srv, ramp ? Health::starting : Health::up, top, now_ms)) publish();
 }
 
 void BackendState::set_health_down(int s) noexcept { set_health(s, Health::down, 0); }
+
+void BackendState::set_health_stopping(int s) noexcept {
+    const auto& srv = servers_[static_cast<std::size_t>(s)];
+    set_health(s, Health::stopping, srv.health_counter());
+}
 
 void BackendState::set_health_counter(int s, int counter) noexcept {
     auto& srv = servers_[static_cast<std::size_t>(s)];
     srv.store_health(srv.health(), counter);
 }
 
-void BackendState::set_admin(int s, Admin a) noexcept {
+void BackendState::set_admin(int s, Admin a) noexcept { set_admin(s, a, core::monotonic_ms()); }
+
+void BackendState::set_admin(int s, Admin a, std::uint64_t now_ms) noexcept {
     auto& srv = servers_[static_cast<std::size_t>(s)];
     const Admin before = srv.admin();
     if (before == a) return;
+    const bool was_out = out_of_service(srv);
     srv.admin_.store(static_cast<std::uint8_t>(a), std::memory_order_relaxed);
-    if (before == Admin::maint) {
-        // Leaving MAINT: start OK (health = rise) and let the checks confirm it at once.
-        srv.store_health(Health::up, srv.rise());
+    if (a == Admin::maint) {
+        // Entering MAINT stops the server and pauses its checks (srv_update_status()).
+        srv.store_health(Health::down, 0);
+    } else if (before == Admin::maint) {
+        // Leaving MAINT: start OK (health = rise) and let the checks confirm it at once; a
+        // server coming back from maintenance ramps up with slowstart.
+        const bool ramp = srv.slowstart() > 0;
+        srv.store_health(ramp ? Health::starting : Health::up, srv.rise());
+        if (ramp) srv.ramp_start_ = now_ms;
     }
+    store_effective_weight(srv, now_ms);
+    stamp(srv, was_out, now_ms);
     publish();
 }
 
 void BackendState::set_weight(int s, int weight) noexcept {
     auto& srv = servers_[static_cast<std::size_t>(s)];
     const int w = clamp_weight(weight);
-    if (srv.weight() == w) return;
-    srv.weight_.store(w, std::memory_order_relaxed);
-    publish();
+    const int before = srv.weight();
+    srv.user_weight_.store(w, std::memory_order_relaxed);
+    store_effective_weight(srv, core::monotonic_ms());
+    if (srv.weight() != before) publish();
+}
+
+void BackendState::set_checks_enabled(int s, bool on) noexcept {
+    servers_[static_cast<std::size_t>(s)].checks_on_.store(on ? 1 : 0, std::memory_order_relaxed);
+}
+
+bool BackendState::ramp(int s, std::uint64_t now_ms) noexcept {
+    auto& srv = servers_[static_cast<std::size_t>(s)];
+    if (srv.health() != Health::starting) return false;
+    const int before = srv.weight();
+    const bool done = srv.slowstart() <= 0 || now_ms >= srv.ramp_start_ + static_cast<std::uint64_t>(srv.slowstart());
+    if (done) srv.health_.store(static_cast<std::uint8_t>(Health::up), std::memory_order_relaxed);
+    store_effective_weight(srv, now_ms);
+    if (done || srv.weight() != before) publish();
+    return !done;
 }
 
 void BackendState::carry_over(const BackendState& old) noexcept {
@@ -136,9 +256,16 @@ void BackendState::carry_over(const BackendState& old) noexcept {
             srv.store_health(Health::up, srv.rise());
         }
 
-        // Weight: the run-time value survives only if the configured weight is unchanged.
+        // Weight: the run-time value survives only if the configured weight is unchanged. A
+        // server still ramping (slowstart) continues its ramp from where it was.
         if (prev.config_weight() == srv.config_weight())
-            srv.weight_.store(prev.weight(), std::memory_order_relaxed);
+            srv.user_weight_.store(prev.user_weight(), std::memory_order_relaxed);
+        if (srv.health() == Health::starting) srv.ramp_start_ = prev.ramp_start_;
+        srv.weight_.store(srv.user_weight(), std::memory_order_relaxed);
+        if (srv.health() == Health::starting) store_effective_weight(srv, core::monotonic_ms());
+        srv.last_change_.store(prev.last_change_ms(), std::memory_order_relaxed);
+        srv.down_total_.store(prev.down_total_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        srv.checks_on_.store(prev.checks_on_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     }
     publish();
 }

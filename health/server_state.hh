@@ -23,14 +23,27 @@
 
 namespace skjold::health {
 
-// Operational state. `starting` is UP with a ramping weight (slowstart, health-check issue);
-// it counts as UP everywhere.
-enum class Health : std::uint8_t { down, starting, up };
+// Operational state, HAProxy's srv_state. `starting` is UP with a ramping weight (slowstart);
+// it counts as UP everywhere. `stopping` (HAProxy NOLB, `set server B/S health stopping`) is UP
+// for srv_is_up() but takes no new load-balanced traffic.
+enum class Health : std::uint8_t { down, starting, up, stopping };
 // Admin state, separate from health. MAINT: out of everything (config `disabled`, stats socket).
 // DRAIN: keeps its connections but gets no new load-balanced traffic.
 enum class Admin : std::uint8_t { ready, maint, drain };
 
 inline constexpr int kMaxWeight = 256;   // HAProxy's bound for `weight` and `set weight`
+
+// HAProxy's numeric encodings, for `show servers state` (src/server.c, include/haproxy/*-t.h).
+// srv_op_state: SRV_ST_STOPPED 0, STARTING 1, RUNNING 2, STOPPING 3.
+int haproxy_op_state(Health h) noexcept;
+// srv_admin_state bits.
+inline constexpr unsigned kAdmfFmaint = 0x01;   // forced maintenance (stats socket, `disabled`)
+inline constexpr unsigned kAdmfCmaint = 0x04;   // maintenance because of `disabled` in the config
+inline constexpr unsigned kAdmfFdrain = 0x08;   // forced drain
+// srv_check_state bits (struct check state).
+inline constexpr unsigned kChkStConfigured = 0x02;   // `check` on the server line
+inline constexpr unsigned kChkStEnabled = 0x04;      // not stopped by `disable health`
+inline constexpr unsigned kChkStPaused = 0x08;       // in maintenance: checks paused
 
 class BackendState;
 
@@ -49,30 +62,64 @@ public:
     int config_weight() const noexcept { return config_weight_; }
     bool config_disabled() const noexcept { return config_disabled_; }
 
+    conf::Millis slowstart() const noexcept { return slowstart_; }   // 0: none
+
     Health health() const noexcept { return static_cast<Health>(health_.load(std::memory_order_relaxed)); }
     // 0..rise+fall-1; >= rise while UP. Only meaningful with `check`.
     int health_counter() const noexcept { return counter_.load(std::memory_order_relaxed); }
     Admin admin() const noexcept { return static_cast<Admin>(admin_.load(std::memory_order_relaxed)); }
-    // Effective weight for balancing (configured, or set by the stats socket), 0..kMaxWeight.
+    // Effective weight the balancers use, 0..kMaxWeight: the user weight, ramped while
+    // `starting` (slowstart) when the backend's algorithm is dynamic. HAProxy's eweight
+    // expressed in `weight` units (show stat "weight").
     int weight() const noexcept { return weight_.load(std::memory_order_relaxed); }
+    // The weight set by the configuration or the stats socket (HAProxy's uweight, show servers
+    // state srv_uweight). config_weight() is HAProxy's iweight.
+    int user_weight() const noexcept { return user_weight_.load(std::memory_order_relaxed); }
+    // Active checks configured (`check`) and not stopped by `disable health`.
+    bool checks_enabled() const noexcept { return check_ && checks_on_.load(std::memory_order_relaxed) != 0; }
+    // HAProxy's srv_admin_state bits (kAdmf*) and srv_check_state bits (kChkSt*).
+    unsigned admin_flags() const noexcept;
+    unsigned check_state_flags() const noexcept;
+    // core::monotonic_ms() of the last change of health or admin state (HAProxy's last_change:
+    // show stat lastchg, show servers state srv_time_since_last_change are now minus this).
+    std::uint64_t last_change_ms() const noexcept { return last_change_.load(std::memory_order_relaxed); }
+    // Total time spent DOWN (health down, or MAINT) up to now_ms (HAProxy's srv_downtime(), show
+    // stat downtime in seconds).
+    std::uint64_t downtime_ms(std::uint64_t now_ms) const noexcept;
 
 private:
     friend class BackendState;
-    void init(const conf::Server& s);
+    void init(const conf::Server& s, std::uint64_t now_ms);
     void store_health(Health h, int counter) noexcept;
 
     std::string name_;
     bool backup_ = false, check_ = false, config_disabled_ = false;
     int rise_ = 2, fall_ = 3, config_weight_ = 1;
+    conf::Millis slowstart_ = 0;
+    std::uint64_t ramp_start_ = 0;   // control thread only: when `starting` began
 
     std::atomic<std::uint8_t> health_{static_cast<std::uint8_t>(Health::up)};
     std::atomic<std::int32_t> counter_{0};
     std::atomic<std::uint8_t> admin_{static_cast<std::uint8_t>(Admin::ready)};
     std::atomic<std::int32_t> weight_{1};
+    std::atomic<std::int32_t> user_weight_{1};
+    std::atomic<std::uint8_t> checks_on_{1};
+    std::atomic<std::uint64_t> last_change_{0};
+    std::atomic<std::uint64_t> down_total_{0};   // closed DOWN periods, ms
 };
 
-// CONFIG.md's "usable": UP (or starting), weight > 0, not MAINT, not DRAIN.
+// CONFIG.md's "usable": UP (or starting), weight > 0, not MAINT, not DRAIN; not stopping.
 bool usable(const ServerState& s) noexcept;
+
+// Out of service for downtime and lastchg purposes: health down or MAINT.
+bool out_of_service(const ServerState& s) noexcept;
+
+// slowstart (configuration.txt): the weight grows linearly from 1 to 100% of `user_weight` over
+// `slowstart` ms after the server came back; at least 1 unless user_weight is 0. Pure.
+int slowstart_weight(int user_weight, std::uint64_t elapsed_ms, conf::Millis slowstart) noexcept;
+// How often the checker recomputes a ramping weight: slowstart/20 (5% steps), not more often
+// than every 100 ms.
+conf::Millis slowstart_step(conf::Millis slowstart) noexcept;
 
 // One backend (or listen) and its servers, in conf::Proxy::servers order.
 class BackendState {
@@ -94,18 +141,41 @@ public:
     int usable_active() const noexcept { return usable_active_.load(std::memory_order_relaxed); }
     int usable_backup() const noexcept { return usable_backup_.load(std::memory_order_relaxed); }
 
+    // The algorithm follows run-time weights (HAProxy's BE_LB_PROP_DYN): every one but static-rr
+    // and source (map-based). Static ones take only 0 or the configured weight, never ramp.
+    bool dynamic_weights() const noexcept { return dynamic_weights_; }
+
     // --- control thread only -------------------------------------------------------------
-    // Health: fully UP (counter rise+fall-1, as HAProxy when a rising server reaches rise),
-    // DOWN (counter 0), or any state/counter pair (clamped to 0..rise+fall-1).
+    // Every change below stamps last_change_ms() and keeps downtime_ms() when the server enters
+    // or leaves service. now_ms is core::monotonic_ms(); the overloads without it read it.
+    //
+    // Health: fully UP (counter rise+fall-1, as HAProxy when a rising server reaches rise).
+    // A server that was DOWN and has `slowstart` becomes `starting` instead, with weight 1 (or
+    // the full weight under a static algorithm), and ramp() takes it to `up`.
     void set_health_up(int s) noexcept;
+    void set_health_up(int s, std::uint64_t now_ms) noexcept;
+    // DOWN (counter 0).
     void set_health_down(int s) noexcept;
+    // HAProxy's STOPPING (NOLB): counter unchanged.
+    void set_health_stopping(int s) noexcept;
+    // Any state/counter pair (clamped to 0..rise+fall-1); no slowstart.
     void set_health(int s, Health h, int counter) noexcept;
     // Counter only (a check in transition): workers do not care, the generation stays.
     void set_health_counter(int s, int counter) noexcept;
-    // Leaving MAINT puts the server back UP with health = rise ("start OK but check at once",
-    // HAProxy's srv_update_status); a server without `check` is simply UP again.
+    // Entering MAINT stops the server (health DOWN, counter 0, checks paused), as HAProxy.
+    // Leaving MAINT puts it back UP with health = rise ("start OK but check at once",
+    // HAProxy's srv_update_status), `starting` if it has slowstart; without `check` it is UP.
     void set_admin(int s, Admin a) noexcept;
-    void set_weight(int s, int weight) noexcept;   // clamped to 0..kMaxWeight
+    void set_admin(int s, Admin a, std::uint64_t now_ms) noexcept;
+    // The user weight (clamped to 0..kMaxWeight); the effective weight follows (ramped while
+    // starting).
+    void set_weight(int s, int weight) noexcept;
+    // `enable|disable health`: the checker skips a server whose checks are off.
+    void set_checks_enabled(int s, bool on) noexcept;
+    // slowstart: recompute the effective weight of a `starting` server at now_ms, and make it
+    // `up` once slowstart has passed. True while it is still starting. Moves the generation
+    // only if the weight or the state changed.
+    bool ramp(int s, std::uint64_t now_ms) noexcept;
 
     // Adopts `old`'s state for every server whose name exists there, with HAProxy's
     // server-state rules (src/server_state.c): a change of `disabled` in the configuration wins
@@ -117,9 +187,13 @@ public:
 
 private:
     void publish() noexcept;   // recount usable servers, then move the generation
+    // Stores health and stamps the change; true if the state (not only the counter) changed.
+    bool change_health(ServerState& srv, Health h, int counter, std::uint64_t now_ms) noexcept;
+    void stamp(ServerState& srv, bool was_out, std::uint64_t now_ms) noexcept;
+    void store_effective_weight(ServerState& srv, std::uint64_t now_ms) noexcept;
 
     std::string name_;
-    bool disabled_ = false, allbackups_ = false;
+    bool disabled_ = false, allbackups_ = false, dynamic_weights_ = true;
     std::vector<ServerState> servers_;
     std::atomic<std::uint64_t> generation_{1};
     std::atomic<int> usable_active_{0}, usable_backup_{0};

@@ -335,6 +335,31 @@ bool acl_matches(const conf::Acl& acl, FetchContext& ctx) noexcept {
     return acl_matches_cached(acl, ctx, cache);
 }
 
+bool fetch_string(const conf::FetchCall& f, const std::vector<conf::ConverterCall>& converters, FetchContext& ctx,
+                  std::string_view& out) noexcept {
+    // Work::small lives on this stack frame: a printed number or address is copied out.
+    thread_local char t_text[64];
+    Work w;
+    if (f.id == conf::FetchId::always_true || f.id == conf::FetchId::always_false) {
+        w.s.type = SampleType::boolean;
+        w.s.b = f.id == conf::FetchId::always_true;
+    } else if (!ctx.fetch(f, 0, w.s)) {
+        return false;
+    }
+    GeoCache cache;
+    for (const auto& c : converters)
+        if (!convert(c, w, cache)) return false;
+    const bool printed = w.s.type != SampleType::str;
+    if (!to_str(w)) return false;
+    if (printed) {
+        std::size_t n = std::min(w.s.s.size(), sizeof t_text);
+        std::memcpy(t_text, w.s.s.data(), n);
+        w.s.s = std::string_view(t_text, n);
+    }
+    out = w.s.s;
+    return true;
+}
+
 bool evaluate(const conf::Condition& c, const conf::Proxy& px, FetchContext& ctx) noexcept {
     if (!c.present) return true;
     GeoCache cache;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "conf/condition_types.hh"
 #include "conf/snapshot_types.hh"
@@ -50,5 +51,12 @@ bool evaluate(const conf::Condition& c, const conf::Proxy& px, FetchContext& ctx
 
 // True when one of the ACL's lines (ORed) matches. A missing sample does not match.
 bool acl_matches(const conf::Acl& acl, FetchContext& ctx) noexcept;
+
+// A sample expression as text, for log-format values (`%[src]`, `%[hdr(host),lower]`): the
+// fetch's first value (index 0), the converters, then HAProxy's cast to string. `out` stays
+// valid until the next call on this thread (numbers and addresses are printed into a
+// thread-local buffer). false: the sample does not exist or a conversion failed.
+bool fetch_string(const conf::FetchCall& f, const std::vector<conf::ConverterCall>& converters, FetchContext& ctx,
+                  std::string_view& out) noexcept;
 
 }  // namespace skjold::proxy

@@ -19,6 +19,11 @@
 // `source` does not depend on the worker: the same usable set gives the same map everywhere, so
 // an address reaches the same server whichever core accepted it.
 //
+// Weights are the effective ones (health::ServerState::weight()): a server in slowstart is a
+// candidate at its ramped weight, which the checker thread moves in steps (each step moves the
+// generation, so roundrobin, leastconn and random follow it); static-rr and source keep full
+// weights, as HAProxy's static algorithms. A stopping (NOLB), DRAIN or MAINT server is no candidate.
+//
 // Backups (CONFIG.md): backup servers are candidates only when no non-backup server is usable;
 // then only the first usable backup in declaration order, unless `option allbackups`.
 // A disabled backend has no candidate.

@@ -11,6 +11,7 @@
 #include "core/log.hh"
 #include "geo/geo_tool.hh"
 #include "proxy/process.hh"
+#include "proxy/tls_config.hh"
 
 namespace {
 
@@ -91,6 +92,12 @@ int main(int argc, char** argv) {
     if (files.empty()) return usage_error("no configuration file given (-f FILE)");
 
     auto loaded = conf::load_files(files);
+    // Certificates and keys are read and checked here too, so `-c` gives the verdict a start
+    // (or a reload) would: a broken PEM is named with the FILE:LINE of its bind/server line.
+    if (loaded.errors.empty() && loaded.snapshot) {
+        auto tls = proxy::load_tls_config(*loaded.snapshot);
+        for (auto& e : tls.errors) loaded.errors.push_back(std::move(e));
+    }
     for (const auto& w : loaded.warnings) std::fprintf(stderr, "[WARNING] %s\n", w.str().c_str());
     for (const auto& e : loaded.errors) std::fprintf(stderr, "[ALERT] %s\n", e.str().c_str());
     if (!loaded.errors.empty() || !loaded.snapshot) {

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -19,7 +20,9 @@
 #include "core/worker.hh"
 #include "health/checker.hh"
 #include "proxy/listener.hh"
+#include "proxy/log_sink.hh"
 #include "proxy/shared.hh"
+#include "proxy/stats_server.hh"
 #include "proxy/worker_runtime.hh"
 
 namespace skjold::proxy {
@@ -56,7 +59,7 @@ bool all_in(const std::vector<std::unique_ptr<WorkerRuntime>>& ws, WorkerRuntime
 
 }  // namespace
 
-bool feature_available(std::string_view f) noexcept { return f == "process" || f == "health" || f == "proxy-protocol"; }
+bool feature_available(std::string_view f) noexcept { return f == "process" || f == "health" || f == "proxy-protocol" || f == "stats" || f == "log" || f == "http" || f == "slowstart" || f == "observe"; }
 
 namespace {
 
@@ -210,8 +213,10 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
     std::vector<int> cpus = core::allowed_cpus();
     sh.nworkers = snap->global.nbthread > 0 ? static_cast<unsigned>(snap->global.nbthread)
                                             : static_cast<unsigned>(cpus.size());
+    sh.observer = std::make_unique<health::Observer>(*snap, sh.nworkers);
     sh.global_maxconn = snap->global.maxconn > 0 ? snap->global.maxconn : default_maxconn();
     for (unsigned w = 0; w < sh.nworkers; ++w) sh.stats.push_back(make_worker_stats(*snap));
+    for (unsigned w = 0; w < sh.nworkers; ++w) sh.log_rings.push_back(make_log_ring(*snap));
 
     auto listeners = open_listeners(*snap, sh.nworkers);
     if (!listeners) {
@@ -220,6 +225,17 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
         return 1;
     }
 
+    // Stats sockets: bound before privileges are dropped, so their files get mode/user/group.
+    auto stats = StatsServer::bind(snap->global);
+    if (!stats) {
+        SKJOLD_LOG(alert, "{}", core::describe(stats.error()));
+        close_listeners(*listeners);
+        close(sfd);
+        return 1;
+    }
+    const std::uint64_t start_ms = core::monotonic_ms();
+    const std::int64_t start_wall_s = static_cast<std::int64_t>(time(nullptr));
+
     conf::Global process_global = snap->global;   // with -D / -p applied
     apply_command_line(process_global, opt);
     if (!daemonize_and_write_pid(process_global) || !drop_privileges(snap->global)) {
@@ -227,6 +243,10 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
         close(sfd);
         return 1;
     }
+    // Access logs: workers push into their rings; this thread sends them (the pid is final now).
+    std::vector<LogRing*> rings;
+    for (auto& r : sh.log_rings) rings.push_back(r.get());
+    LogDrain logs(snap, std::move(rings), LogIdentity::of_this_process());
 
     std::vector<std::unique_ptr<WorkerRuntime>> workers;
     for (unsigned w = 0; w < sh.nworkers; ++w) {
@@ -235,6 +255,7 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
             lf.push_back({l.fds[w], l.proxy, !l.addr.is_unix(),
                           snap->proxies[l.proxy].binds[l.bind].accept_proxy});
         workers.push_back(std::make_unique<WorkerRuntime>(sh, w, std::move(lf)));
+        workers.back()->set_log_ring(sh.log_rings[w].get());
     }
     std::vector<std::thread> threads;
     for (unsigned w = 0; w < sh.nworkers; ++w) {
@@ -272,26 +293,46 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
     SKJOLD_LOG(notice, "skjold {} started: {} worker(s), {} listener(s)", SKJOLD_VERSION, sh.nworkers,
                listeners->size());
     if (!core::sd_notify("READY=1")) SKJOLD_LOG(warning, "NOTIFY_SOCKET: could not send READY=1");
+    logs.log_proxies_started();
 
     // Active health checks run on a thread of their own; the checker is the only writer of
-    // server health in the state table (the stats socket, when it comes, must go through it).
+    // server health in the state table (the stats socket goes through it: Checker::admin).
     health::Checker::Options copt;
     copt.current_sessions = [&sh](int px, int srv) {
         std::uint64_t n = 0;
         for (const auto& ws : sh.stats) n += ws->servers[static_cast<std::size_t>(px)][srv].cur_conn.read();
         return n;
     };
+    copt.observer = sh.observer.get();
     health::Checker checker(snap, *sh.state, std::move(copt));
     checker.start();
 
-    // The control loop: signals. The stats socket joins it with the operations issue.
+    // The stats sockets answer on a thread of their own (proxy/stats_server.hh); server state
+    // changes go through the checker, its only writer.
+    StatsSource stats_src;
+    stats_src.snap = snap;
+    stats_src.state = sh.state.get();
+    stats_src.workers = &sh.stats;
+    stats_src.check_stats = [&checker](int px, int srv) { return checker.stats(px, srv); };
+    stats_src.admin = [&checker](const health::AdminCommand& c) { return checker.admin(c); };
+    stats_src.dropped_logs = [&logs] { return logs.dropped(); };
+    stats_src.nworkers = sh.nworkers;
+    stats_src.global_maxconn = sh.global_maxconn;
+    ProcessFacts facts;
+    facts.start_ms = start_ms;
+    facts.start_wall_s = start_wall_s;
+    facts.listeners = static_cast<int>(listeners->size());
+    (*stats)->start(std::move(stats_src), std::move(facts));
+
+    // The control loop: signals and log draining (the stats sockets have their own thread).
     bool stopping = false;
     std::uint64_t hard_deadline = 0;
     bool hard_sent = false;
     for (;;) {
         if (stopping && all_in(workers, WorkerRuntime::Phase::done)) break;
         pollfd p{sfd, POLLIN, 0};
-        poll(&p, 1, stopping ? 20 : 1000);
+        poll(&p, 1, stopping || logs.active() ? LogDrain::kIntervalMs : 1000);
+        logs.drain();
         signalfd_siginfo si{};
         while (read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
             if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
@@ -299,6 +340,7 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
                     SKJOLD_LOG(notice, "{}: stopping; sessions in flight may finish within {} ms",
                                si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", snap->global.hard_stop_after);
                     stopping = true;
+                    (*stats)->note_stopping();
                     core::sd_notify("STOPPING=1");
                     hard_deadline = core::monotonic_ms() + static_cast<std::uint64_t>(
                                                                snap->global.hard_stop_after >= 0 ? snap->global.hard_stop_after : 0);
@@ -311,12 +353,16 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
         }
         if (stopping && !hard_sent && core::monotonic_ms() >= hard_deadline) {
             SKJOLD_LOG(warning, "hard-stop-after reached: closing the remaining sessions");
+            logs.process_log(4, "hard-stop-after reached: closing the remaining sessions");
             hard_sent = true;
             for (auto& w : workers) w->mailbox().post({kMsgHardStop, 0, nullptr});
         }
     }
+    (*stats)->stop();   // before the checker: admin commands go through it
     checker.stop();
     for (auto& t : threads) t.join();
+    logs.drain();   // the workers' last lines, then HAProxy's "Proxy X stopped" lines
+    logs.log_proxies_stopped(sh.stats);
     // TCP listeners were closed by their workers; the shared unix ones are closed here.
     for (auto& l : *listeners)
         if (l.addr.is_unix() && !l.fds.empty()) {

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "conf/snapshot_types.hh"
+#include "health/observer.hh"
 #include "health/server_state.hh"
+#include "proxy/log_ring.hh"
 #include "proxy/worker_stats.hh"
 
 namespace skjold::proxy {
@@ -16,6 +18,12 @@ struct Shared {
     std::shared_ptr<const conf::Snapshot> snap;
     std::unique_ptr<health::ServerStateTable> state;
     std::vector<std::unique_ptr<WorkerStats>> stats;   // by worker index
+    // Access-log rings, by worker index: each written by its worker (log_session), drained by
+    // the control thread (LogDrain). Sized once before the workers start.
+    std::vector<std::unique_ptr<LogRing>> log_rings;
+    // Passive health (`observe`): workers report connect/response outcomes, the checker thread
+    // applies error-limit/on-error. Created before the workers, outlives them and the checker.
+    std::unique_ptr<health::Observer> observer;
     unsigned nworkers = 1;
     int global_maxconn = 0;
 

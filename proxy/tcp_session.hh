@@ -1,5 +1,7 @@
 #pragma once
-// One L4 (`mode tcp`) session: a client connection relayed to one server connection.
+// One client connection: an L4 (`mode tcp`) session relayed to one server connection, or the
+// client side of an HTTP session (`mode http`: TcpState::http, its HTTP state in the worker's
+// HttpEngine, index `http`). An HTTP session that upgrades (WebSocket) becomes a relaying one.
 // Owner: the worker that accepted it; lives in that worker's slab; every io_uring operation
 // in flight for it is counted in `inflight`, and the slot is released only when that is 0.
 
@@ -11,6 +13,15 @@
 #include "geo/address.hh"
 
 namespace skjold::proxy {
+
+// Who owns a timer node: the worker's on_timer() reads the tag to find the owner's type.
+enum class TimerOwner : std::uint8_t { listener, session, server_conn };
+struct TaggedTimer {
+    core::TimerNode node;     // first member: a TimerNode* is a TaggedTimer*
+    TimerOwner owner = TimerOwner::session;
+};
+
+inline constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
 
 // One direction of the relay: bytes received on one socket, queued, sent on the other.
 struct Direction {
@@ -31,6 +42,7 @@ enum class TcpState : std::uint8_t {
     sending_proxy,    // send-proxy[-v2]: the header goes to the server before any client byte
     relaying,
     closing,
+    http,             // mode http: the HttpEngine drives the session (HttpSession `http`)
 };
 
 struct TcpSession {
@@ -49,8 +61,16 @@ struct TcpSession {
     std::uint16_t src_port = 0, dst_port = 0;
     core::SockAddr dst_sa{};              // as the client reached us (for servers without a port)
     core::SockAddr server_sa{};           // the server being connected to (the connect SQE points here)
-    core::TimerNode timer;
+    std::uint32_t http = kNoSlot;         // mode http: the HttpSession slot in the HttpEngine
+    TaggedTimer timer;
     Direction c2s, s2c;
+    // For the tcplog line (access_log.hh): times on the worker's clock (ms), the accept's wall
+    // clock, bytes each way, and the termination state's two letters (TermCause, TermPhase).
+    std::int64_t date_us = 0;
+    std::uint64_t t_accept = 0, t_connect = 0, t_connected = 0;
+    std::uint64_t bytes_in = 0, bytes_out = 0;
+    char term_cause = '-', term_phase = '-';
+    bool no_log = false;                  // rejected by tcp-request connection: not logged (HAProxy)
     std::uint8_t proxy_out_len = 0, proxy_out_off = 0;
     std::uint8_t proxy_out[108];          // send-proxy header being sent (kMaxProxyOut)
 };

@@ -9,111 +9,21 @@
 #include <unistd.h>
 
 #include "core/log.hh"
+#include "proxy/access_log.hh"
 #include "proxy/acl_eval.hh"
+#include "proxy/http_session.hh"
 #include "proxy/proxy_protocol.hh"
+#include "proxy/session_fetch.hh"
 
 namespace skjold::proxy {
 
 namespace {
 
-enum Op : std::uint8_t {
-    kOpAccept = 1,     // slot = listener index
-    kOpRecvClient = 2,
-    kOpRecvServer = 3,
-    kOpSendClient = 4,
-    kOpSendServer = 5,
-    kOpConnect = 6,
-    kOpCancel = 7,     // an async cancel we issued for a session
-    kOpListenerCancel = 8,
-    kOpSendProxy = 9,  // the PROXY protocol header to the server
-};
-
-// Backpressure: stop receiving on a side once this much waits to be sent on the other side,
-// resume below the low mark. Bounds what one session can take from the worker's buffer ring.
-constexpr std::uint32_t kHighWater = 64 * 1024;
-constexpr std::uint32_t kLowWater = 16 * 1024;
 constexpr std::uint64_t kAcceptBackoffMs = 100;
 
 TcpSession& session_of(core::TimerNode* n) noexcept {
     return *reinterpret_cast<TcpSession*>(reinterpret_cast<char*>(n) - offsetof(TcpSession, timer));
 }
-
-std::int64_t min_set(std::int64_t a, std::int64_t b) noexcept {
-    if (a < 0) return b;
-    if (b < 0) return a;
-    return a < b ? a : b;
-}
-
-bool fill_addr(int fd, bool peer, geo::IpAddr& ip, std::uint16_t& port, core::SockAddr* sa) noexcept {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
-                  : getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-    if (rc != 0) return false;
-    auto a = core::SockAddr::from(reinterpret_cast<sockaddr*>(&ss), len);
-    if (sa != nullptr) *sa = a;
-    port = a.port();
-    auto parsed = geo::IpAddr::from_sockaddr(a.sa());
-    if (!parsed) return false;   // unix socket: no IP
-    ip = *parsed;
-    return true;
-}
-
-// Looks the client's (peer) or the local (dst) address up once per session and caches it.
-bool know_address(TcpSession& s, bool peer) noexcept {
-    if (peer && !s.src_known) s.src_known = fill_addr(s.cfd, true, s.src, s.src_port, nullptr);
-    if (!peer && !s.dst_known) s.dst_known = fill_addr(s.cfd, false, s.dst, s.dst_port, &s.dst_sa);
-    return peer ? s.src_known : s.dst_known;
-}
-
-// The samples a tcp-mode session can answer (HTTP fetches have no value here).
-class TcpFetch final : public FetchContext {
-public:
-    TcpFetch(Shared& sh, TcpSession& s) noexcept : sh_(sh), s_(s) {}
-
-    bool fetch(const conf::FetchCall& f, std::size_t index, Sample& out) noexcept override {
-        if (index > 0) return false;
-        using conf::FetchId;
-        switch (f.id) {
-        case FetchId::src:
-        case FetchId::src_port:
-            if (!ensure(true)) return false;
-            if (f.id == FetchId::src) set_ip(out, s_.src);
-            else set_int(out, s_.src_port);
-            return true;
-        case FetchId::dst:
-        case FetchId::dst_port:
-            if (!ensure(false)) return false;
-            if (f.id == FetchId::dst) set_ip(out, s_.dst);
-            else set_int(out, s_.dst_port);
-            return true;
-        case FetchId::ssl_fc: out.type = conf::SampleType::boolean; out.b = false; return true;
-        case FetchId::nbsrv: {
-            const auto* b = sh_.state->backend(f.backend);
-            set_int(out, b ? health::nbsrv(*b) : 0);
-            return true;
-        }
-        case FetchId::srv_is_up: {
-            const auto* b = sh_.state->backend(f.backend);
-            out.type = conf::SampleType::boolean;
-            out.b = b != nullptr && health::srv_is_up(*b, f.server);
-            return true;
-        }
-        case FetchId::fe_conn: set_int(out, static_cast<std::int64_t>(sh_.proxy_cur_conn(s_.frontend))); return true;
-        case FetchId::be_conn: set_int(out, static_cast<std::int64_t>(sh_.proxy_cur_conn(f.backend))); return true;
-        case FetchId::always_true: out.type = conf::SampleType::boolean; out.b = true; return true;
-        case FetchId::always_false: out.type = conf::SampleType::boolean; out.b = false; return true;
-        default: return false;   // ssl_fc_sni, HTTP fetches: no sample in tcp mode
-        }
-    }
-
-private:
-    bool ensure(bool peer) noexcept { return know_address(s_, peer); }
-    static void set_ip(Sample& o, const geo::IpAddr& a) noexcept { o.type = conf::SampleType::ip; o.ip = a; }
-    static void set_int(Sample& o, std::int64_t v) noexcept { o.type = conf::SampleType::integer; o.i = v; }
-    Shared& sh_;
-    TcpSession& s_;
-};
 
 }  // namespace
 
@@ -159,16 +69,19 @@ void WorkerRuntime::thread_main(int cpu) noexcept {
         phase_.store(static_cast<int>(Phase::failed), std::memory_order_release);
         return;
     }
+    http_ = std::make_unique<HttpEngine>(*this);
     for (std::size_t i = 0; i < listeners_.size(); ++i) arm_accept(static_cast<int>(i));
     phase_.store(static_cast<int>(Phase::running), std::memory_order_release);
     worker_->run(*this);
     // Leaving: every session has ended (finished() says so); listeners are closed.
+    http_.reset();
     worker_.reset();
     phase_.store(static_cast<int>(Phase::done), std::memory_order_release);
 }
 
 bool WorkerRuntime::finished() const noexcept {
     if (!stopping_ || sessions_.in_use() != 0) return false;
+    if (http_ && !http_->idle()) return false;   // server connections still closing
     for (const auto& l : listeners_)
         if (l.armed || l.fd >= 0) return false;
     return true;
@@ -201,7 +114,7 @@ void WorkerRuntime::on_accept(int li, const io_uring_cqe& cqe) noexcept {
         SKJOLD_LOG(warning, "worker {}: accept: {}; pausing {} ms", index_, std::strerror(-cqe.res), kAcceptBackoffMs);
         if (l.armed) cancel_accept(li);
         l.backoff = true;
-        worker_->timers().arm(l.retry, worker_->now() + kAcceptBackoffMs);
+        worker_->timers().arm(l.retry.node, worker_->now() + kAcceptBackoffMs);
         return;
     } else if (cqe.res != -ECANCELED) {
         stats_.accept_errors.add();
@@ -274,7 +187,10 @@ void WorkerRuntime::start_session(int li, int fd) noexcept {
     s.cfd = fd;
     s.listener = li;
     s.frontend = fe;
-    s.last_activity = worker_->now();
+    s.last_activity = s.t_accept = worker_->now();
+    s.date_us = log_wall_clock_us();
+    // The log line names the client; once the connection is gone getpeername() cannot.
+    if (!px.logs.empty()) know_address(s, true);
     auto& fc = stats_.proxies[fe];
     fc.cur_conn.add();
     fc.cum_conn.add();
@@ -284,12 +200,13 @@ void WorkerRuntime::start_session(int li, int fd) noexcept {
 
     // tcp-request connection rules, in order; the first whose condition holds decides. They run
     // right after accept, on the real peer, before any PROXY header (HAProxy's order).
-    TcpFetch ctx(shared_, s);
+    SessionFetch ctx(shared_, s);
     for (const auto& r : px.tcp_request_connection) {
         if (!evaluate(r.cond, px, ctx)) continue;
         if (r.action == conf::Rule::Action::reject) {
             fc.denied_conn.add();
             s.state = TcpState::closing;
+            s.no_log = true;
             release_if_idle(s);
             return;
         }
@@ -298,7 +215,7 @@ void WorkerRuntime::start_session(int li, int fd) noexcept {
     if (l.accept_proxy) {
         s.state = TcpState::proxy_header;
         if (px.timeouts.client >= 0)
-            worker_->timers().arm(s.timer, worker_->now() + static_cast<std::uint64_t>(px.timeouts.client));
+            worker_->timers().arm(s.timer.node, worker_->now() + static_cast<std::uint64_t>(px.timeouts.client));
         arm_recv(s, true);
         return;
     }
@@ -308,8 +225,13 @@ void WorkerRuntime::start_session(int li, int fd) noexcept {
 // Backend selection and the first connect: after accept, or once the PROXY header has told
 // who the client really is.
 void WorkerRuntime::route_session(TcpSession& s) noexcept {
+    if (snap_.proxies[s.frontend].mode == conf::Mode::http) {
+        http_->start(s);   // HTTP routes each request once its head is known
+        return;
+    }
     if (!choose_backend(s)) {
         stats_.proxies[s.frontend].no_server.add();
+        set_term(s, 'S', 'C');
         abort_session(s);
         return;
     }
@@ -340,6 +262,7 @@ void WorkerRuntime::on_proxy_header_data(TcpSession& s) noexcept {
     case ProxyParse::error:
         stats_.proxies[s.frontend].denied_conn.add();
         SKJOLD_LOG(debug, "frontend {}: closing a connection: {}", snap_.proxies[s.frontend].name, why);
+        set_term(s, 'P', 'R');
         abort_session(s);
         return;
     case ProxyParse::ok:
@@ -353,13 +276,13 @@ void WorkerRuntime::on_proxy_header_data(TcpSession& s) noexcept {
         s.dst_port = h.dst_port;
         s.src_known = s.dst_known = true;
     }
-    worker_->timers().cancel(s.timer);
+    worker_->timers().cancel(s.timer.node);
     route_session(s);
 }
 
 bool WorkerRuntime::choose_backend(TcpSession& s) noexcept {
     const auto& px = snap_.proxies[s.frontend];
-    TcpFetch ctx(shared_, s);
+    SessionFetch ctx(shared_, s);
     for (const auto& ub : px.use_backends) {
         if (ub.backend >= 0 && evaluate(ub.cond, px, ctx)) {
             s.backend = ub.backend;
@@ -379,6 +302,7 @@ void WorkerRuntime::connect_server(TcpSession& s, int avoid, int force) noexcept
     if (srv < 0) {
         stats_.proxies[s.backend].no_server.add();
         SKJOLD_LOG(debug, "backend {}: no server available", be.name);
+        set_term(s, 'S', 'C');
         abort_session(s);
         return;
     }
@@ -404,12 +328,13 @@ void WorkerRuntime::connect_server(TcpSession& s, int avoid, int force) noexcept
         setsockopt(s.sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     s.state = TcpState::connecting;
+    s.t_connect = worker_->now();
     io_uring_sqe* sqe = worker_->ring().sqe();
     io_uring_prep_connect(sqe, s.sfd, addr.sa(), addr.len);
     io_uring_sqe_set_data64(sqe, udata(s, kOpConnect));
     ++s.inflight;
     std::int64_t ct = be.timeouts.connect;
-    if (ct >= 0) worker_->timers().arm(s.timer, worker_->now() + static_cast<std::uint64_t>(ct));
+    if (ct >= 0) worker_->timers().arm(s.timer.node, worker_->now() + static_cast<std::uint64_t>(ct));
 }
 
 void WorkerRuntime::on_connect(TcpSession& s, int res) noexcept {
@@ -418,8 +343,15 @@ void WorkerRuntime::on_connect(TcpSession& s, int res) noexcept {
         release_if_idle(s);
         return;
     }
-    worker_->timers().cancel(s.timer);
+    worker_->timers().cancel(s.timer.node);
+    // Passive health (`observe layer4`): every connect outcome, before retries hide it.
+    if (shared_.observer)
+        shared_.observer->report(index_, s.backend, s.server,
+                                 res == 0              ? health::ObserveEvent::l4_ok
+                                 : res == -ECANCELED   ? health::ObserveEvent::l4_timeout
+                                                       : health::ObserveEvent::l4_error);
     if (res == 0) {
+        s.t_connected = worker_->now();
         const auto& opt = snap_.proxies[s.backend].servers[s.server].opt;
         if (opt.send_proxy || opt.send_proxy_v2) send_proxy_header(s);
         else start_relay(s);
@@ -443,6 +375,7 @@ void WorkerRuntime::connect_failed(TcpSession& s) noexcept {
     balancers_[s.backend]->on_release(failed);
     stats_.servers[s.backend][failed].cur_conn.sub();
     if (s.retries_left <= 0) {
+        set_term(s, 'S', 'C');
         abort_session(s);
         return;
     }
@@ -459,7 +392,7 @@ void WorkerRuntime::connect_failed(TcpSession& s) noexcept {
     std::int64_t wait = min_set(be.timeouts.connect, 1000);
     s.state = TcpState::retry_wait;
     s.server = failed;
-    worker_->timers().arm(s.timer, worker_->now() + static_cast<std::uint64_t>(wait));
+    worker_->timers().arm(s.timer.node, worker_->now() + static_cast<std::uint64_t>(wait));
 }
 
 void WorkerRuntime::send_proxy_header(TcpSession& s) noexcept {
@@ -515,14 +448,16 @@ void WorkerRuntime::start_relay(TcpSession& s) noexcept {
     arm_idle_timer(s);
     arm_recv(s, true);
     arm_recv(s, false);
-    // Bytes that came with or after a PROXY header while connecting, and a FIN already seen.
+    // Bytes that came with or after a PROXY header while connecting, bytes that followed an
+    // HTTP upgrade on either side, and a FIN already seen.
     kick_send(s, true);
+    kick_send(s, false);
     maybe_finish(s);
 }
 
 void WorkerRuntime::arm_idle_timer(TcpSession& s) noexcept {
     if (s.idle_timeout >= 0)
-        worker_->timers().arm(s.timer, s.last_activity + static_cast<std::uint64_t>(s.idle_timeout));
+        worker_->timers().arm(s.timer.node, s.last_activity + static_cast<std::uint64_t>(s.idle_timeout));
 }
 
 void WorkerRuntime::arm_recv(TcpSession& s, bool client_side) noexcept {
@@ -569,11 +504,20 @@ void WorkerRuntime::on_recv(TcpSession& s, bool client_side, const io_uring_cqe&
         release_if_idle(s);
         return;
     }
+    if (s.state == TcpState::http) {
+        http_->on_client_recv(s, cqe);
+        return;
+    }
     if (cqe.res > 0) {
         s.last_activity = worker_->now();
         auto& pc = stats_.proxies[s.frontend];
-        if (client_side) pc.bytes_in.add(static_cast<std::uint64_t>(cqe.res));
-        else pc.bytes_out.add(static_cast<std::uint64_t>(cqe.res));
+        if (client_side) {
+            pc.bytes_in.add(static_cast<std::uint64_t>(cqe.res));
+            s.bytes_in += static_cast<std::uint64_t>(cqe.res);
+        } else {
+            pc.bytes_out.add(static_cast<std::uint64_t>(cqe.res));
+            s.bytes_out += static_cast<std::uint64_t>(cqe.res);
+        }
         if (s.state == TcpState::proxy_header) {
             on_proxy_header_data(s);
             if (s.aborting) return;
@@ -602,6 +546,7 @@ void WorkerRuntime::on_recv(TcpSession& s, bool client_side, const io_uring_cqe&
         arm_recv(s, client_side);   // re-armed only once the queue is below the low mark
         return;
     }
+    set_term(s, client_side ? 'C' : 'S', 'D');
     abort_session(s);   // ECONNRESET and friends
 }
 
@@ -620,7 +565,10 @@ void WorkerRuntime::maybe_finish(TcpSession& s) noexcept {
     if (s.state != TcpState::relaying) {
         // A client that closes before its PROXY header is complete is gone for good; other
         // FINs seen before relaying are propagated once it starts.
-        if (s.state == TcpState::proxy_header && s.c2s.eof) abort_session(s);
+        if (s.state == TcpState::proxy_header && s.c2s.eof) {
+            set_term(s, 'C', 'R');
+            abort_session(s);
+        }
         return;
     }
     // Half-close: once a side's FIN has been received and everything before it was sent on,
@@ -639,7 +587,7 @@ void WorkerRuntime::maybe_finish(TcpSession& s) noexcept {
     propagate(s.s2c, s.cfd);
     if (s.c2s.shut && s.s2c.shut) {
         s.state = TcpState::closing;
-        worker_->timers().cancel(s.timer);
+        worker_->timers().cancel(s.timer.node);
         release_if_idle(s);
     }
 }
@@ -654,8 +602,9 @@ void WorkerRuntime::cancel_op(TcpSession& s, std::uint8_t op) noexcept {
 void WorkerRuntime::abort_session(TcpSession& s) noexcept {
     if (s.aborting) return;
     s.aborting = true;
+    if (s.http != kNoSlot) http_->on_abort(s);
     s.state = TcpState::closing;
-    worker_->timers().cancel(s.timer);
+    worker_->timers().cancel(s.timer.node);
     // Cancel everything in flight on both sockets; the slot is freed when the last
     // completion has come back (release_if_idle).
     for (int fd : {s.cfd, s.sfd}) {
@@ -672,10 +621,12 @@ void WorkerRuntime::abort_session(TcpSession& s) noexcept {
 
 void WorkerRuntime::release_if_idle(TcpSession& s) noexcept {
     if (s.inflight != 0 || s.state != TcpState::closing) return;
+    if (s.http != kNoSlot) http_->release(s);   // undoes its transaction's counts, frees its blocks
+    else if (snap_.proxies[s.frontend].mode == conf::Mode::tcp && !s.no_log) log_tcp_session(s);
     auto& br = worker_->buffers();
     s.c2s.q.clear(br);
     s.s2c.q.clear(br);
-    worker_->timers().cancel(s.timer);
+    worker_->timers().cancel(s.timer.node);
     if (s.cfd >= 0) ::close(s.cfd);
     if (s.sfd >= 0) ::close(s.sfd);
     if (s.backend >= 0) {
@@ -692,6 +643,47 @@ void WorkerRuntime::release_if_idle(TcpSession& s) noexcept {
     if (!listeners_.empty()) resume_listeners();
 }
 
+// ACCESS LOG (tcp mode): one tcplog line per session, at its end. HTTP sessions log per request
+// (HttpEngine::log_transaction), an upgraded one when its tunnel starts.
+void WorkerRuntime::log_tcp_session(TcpSession& s) noexcept {
+    const auto& fe = snap_.proxies[s.frontend];
+    if (log_ring_ == nullptr || fe.logs.empty() || !(fe.option_httplog || fe.option_tcplog)) return;
+    AccessLogFields f;
+    if (know_address(s, true)) {
+        f.client_ip = s.src;
+        f.client_port = s.src_port;
+    } else {
+        f.client_kind = AccessLogFields::Client::unknown;
+    }
+    f.date_us = s.date_us;
+    f.frontend = fe.name;
+    const std::uint64_t now = worker_->now();
+    if (s.backend >= 0) {
+        const auto& be = snap_.proxies[s.backend];
+        f.backend = be.name;
+        if (s.server >= 0) f.server = be.servers[s.server].name;
+        f.beconn = static_cast<std::uint32_t>(stats_.proxies[s.backend].cur_conn.read());
+        if (s.server >= 0) f.srvconn = static_cast<std::uint32_t>(stats_.servers[s.backend][s.server].cur_conn.read());
+        f.retries = static_cast<std::uint32_t>(be.retries - s.retries_left);
+    }
+    f.t_queue = s.t_connect != 0 ? 0 : -1;
+    f.t_connect = s.t_connected != 0 ? static_cast<std::int64_t>(s.t_connected - s.t_connect) : -1;
+    f.t_total = static_cast<std::int64_t>(now - s.t_accept);
+    f.bytes_out = s.bytes_out;
+    f.bytes_in = s.bytes_in;
+    f.term_cause = static_cast<TermCause>(s.term_cause);
+    f.term_phase = static_cast<TermPhase>(s.term_phase);
+    f.feconn = static_cast<std::uint32_t>(stats_.proxies[s.frontend].cur_conn.read());
+    f.actconn = sessions_.in_use();
+    log_session(*log_ring_, fe, s.frontend, f);
+}
+
+void WorkerRuntime::set_term(TcpSession& s, char cause, char phase) noexcept {
+    if (s.term_cause != '-') return;   // the first event decides
+    s.term_cause = cause;
+    s.term_phase = phase;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Loop callbacks
 
@@ -702,6 +694,10 @@ void WorkerRuntime::on_completion(const io_uring_cqe& cqe) noexcept {
         return;
     }
     if (ud.op == kOpListenerCancel) return;
+    if (ud.op >= kOpConnConnect && ud.op <= kOpConnCancel) {
+        http_->on_conn_completion(ud.op, ud.slot, ud.gen, cqe);
+        return;
+    }
     if (!sessions_.live(ud.slot, ud.gen)) {
         // Cannot happen while inflight counting holds; keep the buffer ring whole regardless.
         if (cqe.flags & IORING_CQE_F_BUFFER) {
@@ -715,7 +711,10 @@ void WorkerRuntime::on_completion(const io_uring_cqe& cqe) noexcept {
     case kOpRecvClient: on_recv(s, true, cqe); break;
     case kOpRecvServer: on_recv(s, false, cqe); break;
     case kOpSendServer: on_send(s, true, cqe.res); break;
-    case kOpSendClient: on_send(s, false, cqe.res); break;
+    case kOpSendClient:
+        if (s.state == TcpState::http) http_->on_client_sent(s, cqe.res);
+        else on_send(s, false, cqe.res);
+        break;
     case kOpConnect: on_connect(s, cqe.res); break;
     case kOpSendProxy: on_proxy_sent(s, cqe.res); break;
     case kOpCancel:
@@ -727,19 +726,31 @@ void WorkerRuntime::on_completion(const io_uring_cqe& cqe) noexcept {
 }
 
 void WorkerRuntime::on_timer(core::TimerNode* node) noexcept {
-    for (auto& l : listeners_) {
-        if (node == &l.retry) {
-            l.backoff = false;
-            if (!l.armed && !l.paused && !stopping_) arm_accept(static_cast<int>(&l - listeners_.data()));
-            return;
+    const auto* tag = reinterpret_cast<const TaggedTimer*>(node);
+    if (tag->owner == TimerOwner::listener) {
+        for (auto& l : listeners_) {
+            if (node == &l.retry.node) {
+                l.backoff = false;
+                if (!l.armed && !l.paused && !stopping_) arm_accept(static_cast<int>(&l - listeners_.data()));
+                return;
+            }
         }
+        return;
+    }
+    if (tag->owner == TimerOwner::server_conn) {
+        http_->on_conn_timer(*reinterpret_cast<ServerConn*>(reinterpret_cast<char*>(node) - offsetof(ServerConn, timer)));
+        return;
     }
     TcpSession& s = session_of(node);
     switch (s.state) {
+    case TcpState::http:
+        http_->on_timer(s);
+        break;
     case TcpState::proxy_header:
         // No complete PROXY header within timeout client.
         stats_.proxies[s.frontend].timeouts.add();
         SKJOLD_LOG(debug, "frontend {}: no PROXY header within timeout client", snap_.proxies[s.frontend].name);
+        set_term(s, 'c', 'R');
         abort_session(s);
         break;
     case TcpState::connecting:
@@ -753,6 +764,7 @@ void WorkerRuntime::on_timer(core::TimerNode* node) noexcept {
     case TcpState::relaying:
         if (worker_->now() - s.last_activity >= static_cast<std::uint64_t>(s.idle_timeout)) {
             stats_.proxies[s.frontend].timeouts.add();
+            set_term(s, 'c', 'D');
             abort_session(s);
         } else {
             arm_idle_timer(s);
@@ -766,12 +778,13 @@ void WorkerRuntime::after_batch() noexcept {
     if (!starved_.empty() && worker_->buffers().available() > worker_->buffers().count() / 4) {
         for (std::uint32_t slot : starved_) {
             TcpSession& s = sessions_[slot];
-            if (s.state != TcpState::relaying || s.aborting) continue;
+            if ((s.state != TcpState::relaying && s.state != TcpState::http) || s.aborting) continue;
             if (s.c2s.starved) arm_recv(s, true);
             if (s.s2c.starved) arm_recv(s, false);
         }
         starved_.clear();
     }
+    if (http_) http_->after_batch();
 }
 
 void WorkerRuntime::on_message(const core::Message& m) noexcept {
@@ -779,13 +792,15 @@ void WorkerRuntime::on_message(const core::Message& m) noexcept {
         stopping_ = true;
         for (std::size_t i = 0; i < listeners_.size(); ++i) {
             Listener& l = listeners_[i];
-            worker_->timers().cancel(l.retry);
+            worker_->timers().cancel(l.retry.node);
             if (l.armed) cancel_accept(static_cast<int>(i));
             else listener_down(l);
         }
+        http_->stop();   // idle keep-alive and pooled connections close now
     } else if (m.kind == kMsgHardStop) {
         stopping_ = true;
         sessions_.for_each_live([&](std::uint32_t, TcpSession& s) { abort_session(s); });
+        http_->stop();
     }
 }
 

@@ -16,6 +16,39 @@
 
 namespace skjold::proxy {
 
+// io_uring operation codes (UserData::op). Session ops carry the TcpSession slot; kOpConn*
+// carry a ServerConn slot of the HttpEngine (mode http).
+enum Op : std::uint8_t {
+    kOpAccept = 1,     // slot = listener index
+    kOpRecvClient = 2,
+    kOpRecvServer = 3,
+    kOpSendClient = 4,
+    kOpSendServer = 5,
+    kOpConnect = 6,
+    kOpCancel = 7,     // an async cancel we issued for a session
+    kOpListenerCancel = 8,
+    kOpSendProxy = 9,  // the PROXY protocol header to the server
+    kOpConnConnect = 10,
+    kOpConnRecv = 11,
+    kOpConnSend = 12,
+    kOpConnCancel = 13,
+};
+
+// Backpressure: stop receiving on a side once this much waits to be sent on the other side,
+// resume below the low mark. Bounds what one session can take from the worker's buffer ring.
+inline constexpr std::uint32_t kHighWater = 64 * 1024;
+inline constexpr std::uint32_t kLowWater = 16 * 1024;
+
+// The smaller of two timeouts where -1 means "not set".
+inline std::int64_t min_set(std::int64_t a, std::int64_t b) noexcept {
+    if (a < 0) return b;
+    if (b < 0) return a;
+    return a < b ? a : b;
+}
+
+class HttpEngine;
+class LogRing;
+
 enum MsgKind : std::uint32_t {
     kMsgStop = 1,        // stop accepting; finish sessions in flight, then leave the loop
     kMsgHardStop = 2,    // abort every session now
@@ -49,8 +82,13 @@ public:
 
     // Used by the session's FetchContext.
     Shared& shared() noexcept { return shared_; }
+    // This worker's access-log ring (null: not wired yet; the HTTP engine then logs nothing).
+    LogRing* log_ring() noexcept { return log_ring_; }
+    void set_log_ring(LogRing* ring) noexcept { log_ring_ = ring; }
 
 private:
+    friend class HttpEngine;   // mode http drives TcpSessions and reuses the relay for tunnels
+
     struct Listener {
         int fd = -1;
         int proxy = -1;
@@ -60,7 +98,7 @@ private:
         bool closing = false;
         bool paused = false;      // frontend maxconn reached
         bool backoff = false;     // out of descriptors: retried by the timer
-        core::TimerNode retry;
+        TaggedTimer retry{{}, TimerOwner::listener};
     };
 
     void arm_accept(int li) noexcept;
@@ -93,6 +131,9 @@ private:
     void pause_listener(int li) noexcept;
     void cancel_accept(int li) noexcept;   // ends a multishot accept; its last CQE says when
     std::uint64_t udata(const TcpSession& s, std::uint8_t op) const noexcept;
+    void log_tcp_session(TcpSession& s) noexcept;
+    // Termination state for the tcplog line: the first call wins (access_log.hh letters).
+    void set_term(TcpSession& s, char cause, char phase) noexcept;
 
     Shared& shared_;
     const conf::Snapshot& snap_;
@@ -106,6 +147,8 @@ private:
     std::vector<int> fe_limit_;                          // per proxy: this worker's maxconn share
     int global_limit_ = 0;                               // this worker's share of global maxconn
     std::vector<std::uint32_t> starved_;                 // sessions waiting for receive buffers
+    std::unique_ptr<HttpEngine> http_;                   // created on the worker thread
+    LogRing* log_ring_ = nullptr;
     std::atomic<int> phase_{0};
     std::string failure_;
     bool stopping_ = false;

@@ -10,9 +10,12 @@ packages=(
     liburing-dev libssl-dev libmaxminddb-dev node-llhttp libfmt-dev
     doctest-dev libbenchmark-dev
     # tests, demo and benchmarks
-    curl openssl socat iperf3 haproxy nginx-light python3 util-linux iproute2
+    curl openssl socat iperf3 haproxy nginx-light python3 util-linux iproute2 groff-base wrk
+    libmaxmind-db-writer-perl   # bench/world_mmdb.pl writes the world .mmdb for prefix_table_bench
     # fuzzing
     clang
+    # stats socket tools tested against skjold (tests/integration/stats_tools_test.cc)
+    hatop prometheus-haproxy-exporter tmux
 )
 
 missing=()

@@ -2,6 +2,7 @@
 // cross-check against libmaxminddb's own lookup, the IPv4 mapping, and broken files.
 #include <doctest/doctest.h>
 
+#include "tests/unit/geo/mmdb_reference.hh"
 #include "tests/unit/geo/tiny_mmdb.hh"
 #include "tests/unit/temp_file.hh"
 
@@ -46,25 +47,7 @@ ValueTable load(const std::string& name, std::string_view field = "country.iso_c
     return std::move(*t);
 }
 
-// libmaxminddb's own answer, the reference.
-class Reference {
-public:
-    explicit Reference(const std::string& file) { REQUIRE(MMDB_open(file.c_str(), MMDB_MODE_MMAP, &db_) == MMDB_SUCCESS); }
-    ~Reference() { MMDB_close(&db_); }
-    std::string answer(const std::string& ip, const std::vector<const char*>& path) {
-        int gai = 0, err = 0;
-        auto r = MMDB_lookup_string(&db_, ip.c_str(), &gai, &err);
-        REQUIRE_MESSAGE((gai == 0 && err == MMDB_SUCCESS), ip);
-        if (!r.found_entry) return kNone;
-        MMDB_entry_data_s d{};
-        if (MMDB_aget_value(&r.entry, &d, path.data()) != MMDB_SUCCESS || !d.has_data) return kNone;
-        REQUIRE(d.type == MMDB_DATA_TYPE_UTF8_STRING);
-        return std::string(d.utf8_string, d.data_size);
-    }
-
-private:
-    MMDB_s db_{};
-};
+using Reference = skjold::test::MmdbReference;
 
 IpAddr plus(IpAddr a, int delta) {   // a + delta (delta = -1 or +1), wrapping
     for (int i = 15; i >= 0; --i) {

@@ -281,11 +281,14 @@ TEST_CASE("a million random prefixes per family look up like a per-length probe"
             if (family == 4) a = IpAddr::from_v4(static_cast<std::uint32_t>(rng()));
             // Cluster: half the prefixes sit under a few /8s (IPv6: /16s) so they nest and repeat.
             if (i % 2) a.b[lo / 8] = static_cast<std::uint8_t>(rng() % 4);
-            // IPv4: every length. IPv6: 24 lengths around the stride boundaries (the reference
-            // probes each length present, so fewer lengths keep it fast).
-            static constexpr unsigned kV6Lens[] = {0, 1, 7, 15, 16, 17, 21, 22, 23, 29, 32, 33,
-                                                   40, 47, 48, 56, 64, 65, 95, 96, 97, 124, 127, 128};
-            unsigned len = family == 4 ? lo + static_cast<unsigned>(rng() % 33) : kV6Lens[rng() % 24];
+            // IPv4: every length. IPv6: the lengths around the level boundaries of a 20-bit direct
+            // level (then steps of 6) and of small tables, and the world lists' usual lengths (the
+            // reference probes each length present, so fewer lengths keep it fast).
+            static constexpr unsigned kV6Lens[] = {0,  1,  7,  8,  9,  15, 16, 19, 20, 21, 25, 26, 27,
+                                                   29, 31, 32, 33, 38, 44, 47, 48, 56, 62, 63, 64, 65,
+                                                   68, 95, 96, 97, 122, 124, 127, 128};
+            constexpr unsigned kV6LenCount = sizeof kV6Lens / sizeof kV6Lens[0];
+            unsigned len = family == 4 ? lo + static_cast<unsigned>(rng() % 33) : kV6Lens[rng() % kV6LenCount];
             if (i % 3 == 0) len = lo + static_cast<unsigned>(rng() % 9) + (family == 4 ? 16 : 24);
             Prefix p = masked(a, len);
             auto v = static_cast<std::uint32_t>(rng() % 1000);
@@ -297,17 +300,99 @@ TEST_CASE("a million random prefixes per family look up like a per-length probe"
         CHECK(t.size() == ref.size());
         MESSAGE("IPv" << family << ": " << t.size() << " distinct prefixes, " << t.memory_bytes() << " bytes");
 
-        const std::size_t lookups = 250'000;   // each costs up to 33 (IPv4) or 24 (IPv6) hash probes
-        std::size_t mismatches = 0;
+        const std::size_t lookups = 250'000;   // each costs up to 33 (IPv4) or 34 (IPv6) hash probes
+        std::vector<IpAddr> addrs;
         for (std::size_t k = 0; k < lookups; ++k) {
             IpAddr a = inside(ps[rng() % ps.size()], rng);
             if (k % 4 == 0) {
                 for (auto& x : a.b) x = static_cast<std::uint8_t>(rng());
                 if (family == 4) a = IpAddr::from_v4(static_cast<std::uint32_t>(rng()));
             }
-            std::uint32_t want = ref.lookup(a, lo);
-            if (t.lookup(a) != want && ++mismatches < 5) MESSAGE("mismatch at " << a.to_string());
+            addrs.push_back(a);
+        }
+        std::vector<std::uint32_t> batch(addrs.size());
+        t.lookup_batch(addrs, batch);
+        std::size_t mismatches = 0, batch_mismatches = 0, found = 0;
+        for (std::size_t k = 0; k < addrs.size(); ++k) {
+            std::uint32_t want = ref.lookup(addrs[k], lo);
+            found += want != kNone;
+            if (t.lookup(addrs[k]) != want && ++mismatches < 5) MESSAGE("mismatch at " << addrs[k].to_string());
+            if (batch[k] != want && ++batch_mismatches < 5) MESSAGE("batch mismatch at " << addrs[k].to_string());
         }
         CHECK(mismatches == 0);
+        CHECK(batch_mismatches == 0);
+        CHECK(found > lookups / 2);
     }
+}
+
+TEST_CASE("small tables (a narrow direct level) look up like the per-length probe") {
+    std::mt19937_64 rng(99);
+    for (int round = 0; round < 200; ++round) {
+        CAPTURE(round);
+        PerLengthProbe ref;
+        PrefixTable::Builder b;
+        std::vector<Prefix> ps;
+        const std::size_t n = 1 + rng() % 255;   // direct levels of 2^8 .. 2^11 entries
+        for (std::size_t i = 0; i < n; ++i) {
+            IpAddr a;
+            for (auto& x : a.b) x = static_cast<std::uint8_t>(rng());
+            if (rng() & 1) a = IpAddr::from_v4(static_cast<std::uint32_t>(rng() & 0x0FFFFFFFu));
+            else a.b[0] &= 0x0F;   // keep IPv6 prefixes close together, so they nest
+            unsigned lo = a.is_v4() ? 96 : 0;
+            Prefix p = masked(a, lo + static_cast<unsigned>(rng() % (129 - lo)));
+            auto v = static_cast<std::uint32_t>(rng() % 50);
+            b.add(p, v);
+            ref.add(p, v);
+            ps.push_back(p);
+        }
+        auto t = b.build();
+        CHECK(t.size() == ref.size());
+        std::vector<IpAddr> addrs;
+        for (int k = 0; k < 300; ++k) addrs.push_back(inside(ps[rng() % ps.size()], rng));
+        std::vector<std::uint32_t> batch(addrs.size());
+        t.lookup_batch(addrs, batch);
+        for (std::size_t k = 0; k < addrs.size(); ++k) {
+            std::uint32_t want = ref.lookup(addrs[k], 0);
+            CHECK(t.lookup(addrs[k]) == want);
+            CHECK(batch[k] == want);
+        }
+    }
+}
+
+TEST_CASE("lookup_batch answers like lookup, for an empty table and mixed families") {
+    std::vector<IpAddr> addrs = {ip("10.1.2.3"), ip("2001:db8::1"), ip("::ffff:10.9.9.9"), ip("192.0.2.1"),
+                                 ip("2001:db8:1::5"), ip("::"), ip("11.0.0.1"), ip("2001:db9::"), ip("10.0.0.0")};
+    std::vector<std::uint32_t> out(addrs.size(), 12345);
+    PrefixTable none;
+    none.lookup_batch(addrs, out);
+    for (auto v : out) CHECK(v == kNone);
+
+    auto t = make({{"10.0.0.0/8", 1}, {"2001:db8::/32", 2}, {"2001:db8:1::/48", 3}, {"::/0", 4}});
+    t.lookup_batch(addrs, out);
+    const std::uint32_t want[] = {1, 2, 1, 4, 3, 4, 4, 4, 1};
+    for (std::size_t k = 0; k < addrs.size(); ++k) {
+        CAPTURE(addrs[k].to_string());
+        CHECK(out[k] == want[k]);
+        CHECK(t.lookup(addrs[k]) == want[k]);
+    }
+    t.lookup_batch({addrs.data(), 0}, out);   // nothing to do
+    CHECK(out[0] == 1);
+}
+
+TEST_CASE("a copied table shares the built memory and outlives the original") {
+    PrefixTable copy;
+    {
+        World w = read_world("all-countries-v6.txt");
+        PrefixTable::Builder b;
+        for (std::size_t i = 0; i < w.prefixes.size(); ++i) b.add(w.prefixes[i], w.values[i]);
+        PrefixTable t = b.build();
+        CHECK(b.pending() == 0);
+        copy = t;
+        CHECK(copy.memory_bytes() == t.memory_bytes());
+        CHECK(copy.identity() == t.identity());
+        CHECK(copy.lookup(ip("2a02:d140::1")) == t.lookup(ip("2a02:d140::1")));
+    }
+    CHECK(copy.lookup(ip("2a02:d140::1")) != kNone);
+    CHECK(copy.size() == 73723);
+    CHECK(PrefixTable().identity() == nullptr);
 }

@@ -330,3 +330,63 @@ TEST_CASE("a reload ignores backends that no longer exist and keeps new backends
     CHECK(t.backend(0)->server(0).health() == Health::up);
     CHECK(health::nbsrv(*t.backend(0)) == 1);
 }
+
+TEST_CASE("a stopping (NOLB) server takes no new traffic but is still up for srv_is_up") {
+    BackendState b(make_backend("b", {make_server("a"), make_server("bk", true, true)}));
+    const auto g = b.generation();
+    b.set_health_stopping(0);
+    CHECK(b.generation() > g);
+    CHECK(b.server(0).health() == Health::stopping);
+    CHECK(b.server(0).health_counter() == 2);   // the counter is left alone
+    CHECK_FALSE(health::usable(b.server(0)));
+    CHECK(health::srv_is_up(b, 0));
+    CHECK(health::nbsrv(b) == 1);               // only the backup is usable now
+    CHECK(b.usable_active() == 0);
+    CHECK(health::haproxy_op_state(Health::stopping) == 3);
+    CHECK(health::haproxy_op_state(Health::down) == 0);
+    CHECK(health::haproxy_op_state(Health::starting) == 1);
+    CHECK(health::haproxy_op_state(Health::up) == 2);
+}
+
+TEST_CASE("entering MAINT stops the server and pauses its checks, as HAProxy's srv_update_status") {
+    BackendState b(make_backend("b", {make_server("a")}));
+    b.set_admin(0, Admin::maint);
+    CHECK(b.server(0).health() == Health::down);
+    CHECK(b.server(0).health_counter() == 0);
+    CHECK(b.server(0).admin_flags() == health::kAdmfFmaint);
+    CHECK(b.server(0).check_state_flags() == (health::kChkStConfigured | health::kChkStEnabled | health::kChkStPaused));
+    b.set_admin(0, Admin::drain);   // leaving MAINT for DRAIN: up at rise, not usable
+    CHECK(b.server(0).health() == Health::up);
+    CHECK(b.server(0).admin_flags() == health::kAdmfFdrain);
+    CHECK_FALSE(health::usable(b.server(0)));
+}
+
+TEST_CASE("admin flags keep CMAINT for a server disabled in the configuration, as show servers state does") {
+    auto px = make_backend("b", {make_server("a", false), make_server("b", true)});
+    px.servers[0].opt.disabled = true;
+    BackendState b(px);
+    CHECK(b.server(0).admin_flags() == (health::kAdmfFmaint | health::kAdmfCmaint));   // HAProxy prints 5
+    b.set_admin(0, Admin::ready);
+    CHECK(b.server(0).admin_flags() == health::kAdmfCmaint);                           // HAProxy prints 4
+    CHECK(b.server(0).check_state_flags() == 0);                                       // no `check`
+    CHECK(b.server(1).admin_flags() == 0);
+    b.set_checks_enabled(1, false);
+    CHECK_FALSE(b.server(1).checks_enabled());
+    CHECK(b.server(1).check_state_flags() == health::kChkStConfigured);                // HAProxy prints 2
+}
+
+TEST_CASE("downtime adds up the periods spent DOWN or in MAINT, and last change follows every transition") {
+    BackendState b(make_backend("b", {make_server("a")}));
+    const std::uint64_t t0 = b.server(0).last_change_ms();
+    CHECK(b.server(0).downtime_ms(t0 + 5000) == 0);
+    b.set_health(0, Health::down, 0);
+    const std::uint64_t down_at = b.server(0).last_change_ms();
+    CHECK(down_at >= t0);
+    CHECK(b.server(0).downtime_ms(down_at + 700) == 700);   // still DOWN: counted up to now
+    b.set_health_up(0, down_at + 1000);
+    CHECK(b.server(0).last_change_ms() == down_at + 1000);
+    CHECK(b.server(0).downtime_ms(down_at + 9000) == 1000);   // back UP: the period is closed
+    b.set_admin(0, Admin::maint, down_at + 2000);
+    b.set_admin(0, Admin::ready, down_at + 2500);
+    CHECK(b.server(0).downtime_ms(down_at + 9000) == 1500);
+}

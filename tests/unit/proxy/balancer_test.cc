@@ -452,3 +452,74 @@ TEST_CASE("every algorithm gives no server when all candidates are full") {
         CHECK(b.pick(kClient) == s2);
     }
 }
+
+// slowstart (health issue): the balancers follow the ramping effective weight through the
+// generation, and a stopping (NOLB) server gets nothing new.
+namespace {
+
+conf::Proxy with_slowstart(Balance algo, conf::Millis slowstart) {
+    auto px = make_backend(algo, {{"a", 100}, {"b", 100}});
+    for (auto& s : px.servers) s.opt.slowstart = slowstart;
+    return px;
+}
+
+}  // namespace
+
+TEST_CASE("roundrobin gives a slowstarting server its ramped share, rising with each step") {
+    const auto px = with_slowstart(Balance::roundrobin, 10000);
+    BackendState st(px);
+    Balancer bal(px, st, 0, 1);
+    st.set_health_down(0);
+    st.set_health_up(0, 1000);          // back: weight 1 against 100
+    auto share = [&] {
+        int a = 0;
+        for (int i = 0; i < 1010; ++i) a += bal.pick(v4(10, 0, 0, 1)) == 0 ? 1 : 0;
+        return a;
+    };
+    CHECK(share() == 10);               // 1/101 of the picks
+    st.ramp(0, 1000 + 5000);            // half-way: 50 against 100
+    CHECK(bal.refresh());
+    const int half = share();
+    CHECK(half >= 330);
+    CHECK(half <= 345);                 // 50/150 of 1010 = 336.7
+    st.ramp(0, 1000 + 10000);           // done: even
+    CHECK(share() == 505);
+}
+
+TEST_CASE("leastconn weighs a slowstarting server's load by its ramped weight") {
+    const auto px = with_slowstart(Balance::leastconn, 10000);
+    BackendState st(px);
+    Balancer bal(px, st, 0, 1);
+    st.set_health_down(1);
+    st.set_health_up(1, 0);
+    st.ramp(1, 1000);                   // b at 10 against a at 100
+    // Open 110 connections without releasing any: the loads settle at the 100:10 weights.
+    int b = 0;
+    for (int i = 0; i < 110; ++i) {
+        const int s = bal.pick(v4(10, 0, 0, 1));
+        bal.on_connect(s);
+        b += s == 1 ? 1 : 0;
+    }
+    CHECK(b >= 9);
+    CHECK(b <= 12);
+}
+
+TEST_CASE("a stopping server and a server in MAINT get no new connections") {
+    const auto px = make_backend(Balance::roundrobin, {{"a"}, {"b"}, {"c"}});
+    BackendState st(px);
+    Balancer bal(px, st, 0, 1);
+    st.set_health_stopping(0);
+    st.set_admin(2, Admin::maint);
+    for (int i = 0; i < 20; ++i) CHECK(bal.pick(v4(10, 0, 0, 1)) == 1);
+}
+
+TEST_CASE("static-rr serves a server coming back at its full weight (no ramp for static algorithms)") {
+    const auto px = with_slowstart(Balance::static_rr, 10000);
+    BackendState st(px);
+    Balancer bal(px, st, 0, 1);
+    st.set_health_down(0);
+    st.set_health_up(0, 0);
+    int a = 0;
+    for (int i = 0; i < 100; ++i) a += bal.pick(v4(10, 0, 0, 1)) == 0 ? 1 : 0;
+    CHECK(a == 50);
+}
