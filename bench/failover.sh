@@ -32,16 +32,9 @@ done
 [ -x "$haproxy" ] || { echo "failover.sh: $haproxy is missing" >&2; exit 1; }
 [ -x "$skjold" ] || { echo "failover.sh: $skjold is missing (build it, or pass its path)" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/skjold-failover.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_name=failover.sh
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # One answer server: writes NAME on each connection, FIN, drains, closes. Lives at most 60 s.
 cat >"$work/server.py" <<'PY'
@@ -108,15 +101,9 @@ while time.monotonic() - t0 < 8:
 print("NA %d timeout" % failed)
 PY
 
-free_ports() {
-    python3 -c '
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
-}
 
-# wait_port PID PORT: until PORT listens (at most 5 s), or PID died.
+# wait_port PID PORT: until PORT listens (at most 5 s), or PID died; silent (a trial whose port
+# was taken is retried), unlike lib.sh's.
 wait_port() {
     for (( i = 0; i < 100; i++ )); do
         ss -Hltn "sport = :$2" | grep -q . && return 0

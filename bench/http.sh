@@ -39,40 +39,13 @@ for bin in "$haproxy" "$nginx"; do
 done
 [ -r "$geo_list" ] || { echo "http.sh: $geo_list is missing" >&2; exit 1; }
 
-if taskset -c 0,1 true 2>/dev/null && [ "$(nproc)" -ge 2 ]; then
-    pin_proxy=(taskset -c 0) pin_load=(taskset -c 1) pinning="proxy on CPU 0; wrk and servers on CPU 1"
-else
-    pin_proxy=() pin_load=() pinning="NOT pinned (fewer than 2 usable CPUs): figures are rough"
-fi
 
-work=$(mktemp -d /tmp/skjold-bench-http.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_name=http.sh
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-read -r p_s1 p_s2 p_haproxy p_nginx p_skjold < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(5)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))')
+read -r p_s1 p_s2 p_haproxy p_nginx p_skjold < <(free_ports 5)
 
-# wait_port PID PORT NAME: waits (at most 5 s) until PORT listens; fails if PID died first.
-wait_port() {
-    for (( i = 0; i < 50; i++ )); do
-        ss -Hltn "sport = :$2" | grep -q . && return 0
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "http.sh: $3 did not start listening on 127.0.0.1:$2; its output:" >&2
-    tail -n 20 "$work/$3.log" >&2
-    return 1
-}
 
 # start NAME PORT COMMAND...: starts a server in the background; its PID is the last in pids.
 start() {

@@ -6,8 +6,6 @@
 //       are independent, so the CPU may overlap one with the next: this is throughput.
 //   BM_PrefixTable_Chained/<set>: the same, but the next address depends on the previous answer,
 //       so nothing overlaps: this is the latency of one lookup.
-//   BM_PrefixTable_Batch/<set>:   PrefixTable::lookup_batch() on 256 addresses at a time: several
-//       walks in flight with prefetched loads (for callers holding many addresses at once).
 //   BM_SortedVector_Lookup/<set>: the baseline: per family a sorted vector of disjoint address
 //       ranges with their value (nesting resolved, equal neighbours merged), std::upper_bound.
 //   BM_PrefixTable_Build/<list>: building the table from parsed prefixes; counter `bytes` is
@@ -60,30 +58,6 @@ void BM_PrefixTable_Chained(benchmark::State& state, int family, Mix mix) {
     }
     benchmark::DoNotOptimize(i);
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
-}
-
-void BM_PrefixTable_Batch(benchmark::State& state, int family, Mix mix) {
-    skip_without_world(state, family);
-    if (state.error_occurred()) return;
-    const auto& t = bench::world_table();
-    const auto& addrs = bench::addresses(family, mix);
-    constexpr std::size_t kBatch = 256;
-    std::vector<std::uint32_t> out(kBatch);
-    std::vector<std::uint32_t> all(addrs.size());   // the same answers as one at a time, or no figure
-    t.lookup_batch(addrs, all);
-    std::size_t i = 0, hits = 0, wrong = 0;
-    for (std::size_t k = 0; k < addrs.size(); ++k) wrong += all[k] != t.lookup(addrs[k]);
-    if (wrong) {
-        state.SkipWithError("lookup_batch disagrees with lookup");
-        return;
-    }
-    for (auto _ : state) {
-        t.lookup_batch({addrs.data() + i, kBatch}, out);
-        hits += out[kBatch - 1] != geo::PrefixTable::kNone;
-        i = (i + kBatch) & (addrs.size() - 1);
-    }
-    benchmark::DoNotOptimize(hits);
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
 }
 
 // The baseline: disjoint [first, last] ranges with the value of their most specific prefix.
@@ -229,9 +203,6 @@ BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v6_listed, 6, Mix::listed);
 BENCHMARK_CAPTURE(BM_PrefixTable_Chained, v4, 4, Mix::uniform);
 BENCHMARK_CAPTURE(BM_PrefixTable_Chained, v4_listed, 4, Mix::listed);
 BENCHMARK_CAPTURE(BM_PrefixTable_Chained, v6_listed, 6, Mix::listed);
-BENCHMARK_CAPTURE(BM_PrefixTable_Batch, v4, 4, Mix::uniform);
-BENCHMARK_CAPTURE(BM_PrefixTable_Batch, v4_listed, 4, Mix::listed);
-BENCHMARK_CAPTURE(BM_PrefixTable_Batch, v6_listed, 6, Mix::listed);
 BENCHMARK_CAPTURE(BM_SortedVector_Lookup, v4, 4, Mix::uniform);
 BENCHMARK_CAPTURE(BM_SortedVector_Lookup, v4_listed, 4, Mix::listed);
 BENCHMARK_CAPTURE(BM_SortedVector_Lookup, v6_listed, 6, Mix::listed);

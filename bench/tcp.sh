@@ -24,42 +24,14 @@ for tool in iperf3 taskset python3 ss; do
 done
 [ -x "$haproxy" ] || { echo "tcp.sh: $haproxy is missing (make deps)" >&2; exit 1; }
 
-# Proxy on CPU 0, load on CPU 1 when the process may use both; otherwise no pinning, said aloud.
-if taskset -c 0,1 true 2>/dev/null && [ "$(nproc)" -ge 2 ]; then
-    pin_proxy=(taskset -c 0) pin_load=(taskset -c 1) pinning="proxy on CPU 0, iperf3 client+server on CPU 1"
-else
-    pin_proxy=() pin_load=() pinning="NOT pinned (fewer than 2 usable CPUs): figures are rough"
-fi
 
-work=$(mktemp -d /tmp/skjold-bench.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_name=tcp.sh
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Distinct free ports on 127.0.0.1, chosen by the kernel (sockets held open until all are picked).
-read -r p_server p_haproxy p_skjold p_echo p_hap_echo p_skj_echo < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(6)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))')
+read -r p_server p_haproxy p_skjold p_echo p_hap_echo p_skj_echo < <(free_ports 6)
 
-# wait_port PID PORT NAME: waits (at most 5 s) until PORT listens; fails if PID died first.
-wait_port() {
-    for (( i = 0; i < 50; i++ )); do
-        ss -Hltn "sport = :$2" | grep -q . && return 0
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "tcp.sh: $3 did not start listening on 127.0.0.1:$2; its output:" >&2
-    tail -n 20 "$work/$3.log" >&2
-    return 1
-}
 
 # proxy_config FRONTEND_PORT SERVER_PORT: the configuration both proxies run.
 proxy_config() {

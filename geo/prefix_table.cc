@@ -6,10 +6,9 @@
 // one shift, one bit test and one popcount, so the whole world list (IPv4 + IPv6) fits in a few
 // MiB, most of it in cache, and a lookup is a handful of dependent loads.
 //
-// One trie: `direct` holds 2^direct_bits entries indexed by the top bits of the key (see
-// direct_bits_for() for the widths and why); an entry
-// is a node index (kNodeFlag set) or a leaf value + 1 (0 = no prefix). Below it, nodes of
-// stride 6: bit i of `child_bm` says slot i has a child (children of a node are contiguous from
+// One trie: `direct` holds 2^direct_bits entries indexed by the top bits of the key (widths:
+// see direct_bits_for()); an entry is a node index (kNodeFlag set) or a leaf value + 1 (0 = no
+// prefix). Below it, nodes of stride 6: bit i of `child_bm` says slot i has a child (children of a node are contiguous from
 // child_base, in slot order); every other slot is a leaf, and bit i of `leaf_bm` marks the start
 // of a run of equal leaf values (leaves of a node are contiguous from leaf_base). So:
 //   child = nodes[child_base + popcount(child_bm & bits 0..i) - 1]
@@ -24,11 +23,8 @@
 // one containing it, so overwriting gives the longest match (leaf pushing).
 #include "geo/prefix_table.hh"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstring>
-#include <cstdlib>
 #include <new>
 #include <utility>
 #include <vector>
@@ -62,43 +58,19 @@ struct BuildTrie {
 };
 
 // One allocation holding a frozen trie: nodes first (64-byte aligned, so a node never spans more
-// than two cache lines), then leaves, then the direct level. A block of 2 MiB or more is mapped on
-// its own, starting on a 2 MiB boundary, and advised to transparent huge pages: a lookup touches
-// a random spot of a few MiB, and with 4 KiB pages much of its cost would be TLB misses. Only
-// whole 2 MiB stretches can be huge pages, so the tail stays in 4 KiB pages (nothing is rounded
-// up to 2 MiB).
+// than two cache lines), then leaves, then the direct level. (Transparent huge pages for the
+// big blocks were measured: no difference on the world lists, so plain pages.)
 class Block {
 public:
-    static constexpr std::size_t kHuge = std::size_t{2} << 20;
-    static constexpr std::size_t kPage = 4096;
-
     Block() = default;
-    explicit Block(std::size_t bytes) {
-        if (bytes >= kHuge && !std::getenv("XP_NOHUGE")) {
-            std::size_t len = (bytes + kPage - 1) / kPage * kPage;
-            void* p = ::mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (p == MAP_FAILED) throw std::bad_alloc();
-            auto at = reinterpret_cast<std::uintptr_t>(p);
-            std::uintptr_t aligned = (at + kHuge - 1) / kHuge * kHuge;
-            if (aligned > at) ::munmap(p, aligned - at);
-            std::uintptr_t end = at + len + kHuge;
-            if (aligned + len < end) ::munmap(reinterpret_cast<void*>(aligned + len), end - aligned - len);
-            ::madvise(reinterpret_cast<void*>(aligned), len, MADV_HUGEPAGE);   // a hint: fine if refused
-            p_ = reinterpret_cast<std::byte*>(aligned);
-            bytes_ = len;
-            mapped_ = true;
-        } else {
-            p_ = static_cast<std::byte*>(::operator new(bytes, std::align_val_t{64}));
-            bytes_ = bytes;
-        }
-    }
-    Block(Block&& o) noexcept : p_(std::exchange(o.p_, nullptr)), bytes_(std::exchange(o.bytes_, 0)), mapped_(o.mapped_) {}
+    explicit Block(std::size_t bytes)
+        : p_(static_cast<std::byte*>(::operator new(bytes, std::align_val_t{64}))), bytes_(bytes) {}
+    Block(Block&& o) noexcept : p_(std::exchange(o.p_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
     Block& operator=(Block&& o) noexcept {
         if (this != &o) {
             release();
             p_ = std::exchange(o.p_, nullptr);
             bytes_ = std::exchange(o.bytes_, 0);
-            mapped_ = o.mapped_;
         }
         return *this;
     }
@@ -108,15 +80,12 @@ public:
 
 private:
     void release() noexcept {
-        if (!p_) return;
-        if (mapped_) ::munmap(p_, bytes_);
-        else ::operator delete(p_, std::align_val_t{64});
+        if (p_) ::operator delete(p_, std::align_val_t{64});
         p_ = nullptr;
     }
 
     std::byte* p_ = nullptr;
     std::size_t bytes_ = 0;
-    bool mapped_ = false;
 };
 
 struct Trie {
@@ -133,9 +102,9 @@ struct Trie {
         std::size_t direct_bytes = b.direct.size() * sizeof(std::uint32_t);
         block = Block(node_bytes + leaf_bytes + direct_bytes);
         std::byte* p = block.data();
-        std::memcpy(p, b.nodes.data(), b.nodes.size() * sizeof(Node));
-        std::memcpy(p + node_bytes, b.leaves.data(), b.leaves.size() * sizeof(std::uint32_t));
-        std::memcpy(p + node_bytes + leaf_bytes, b.direct.data(), direct_bytes);
+        std::copy(b.nodes.begin(), b.nodes.end(), reinterpret_cast<Node*>(p));
+        std::copy(b.leaves.begin(), b.leaves.end(), reinterpret_cast<std::uint32_t*>(p + node_bytes));
+        std::copy(b.direct.begin(), b.direct.end(), reinterpret_cast<std::uint32_t*>(p + node_bytes + leaf_bytes));
         nodes = reinterpret_cast<const Node*>(p);
         leaves = reinterpret_cast<const std::uint32_t*>(p + node_bytes);
         direct = reinterpret_cast<const std::uint32_t*>(p + node_bytes + leaf_bytes);
@@ -168,8 +137,7 @@ inline unsigned slot_of(K key, unsigned depth, unsigned width) noexcept {
 // a few hundred prefixes gets a few KiB, not the world's 1 MiB (IPv4) or 4 MiB (IPv6).
 template <class K>
 unsigned direct_bits_for(std::size_t prefixes) {
-    unsigned widest = kBits<K> == 64 ? 18 : 20;
-    if (const char* e = std::getenv(kBits<K> == 64 ? "XP_D4" : "XP_D6")) widest = unsigned(std::atoi(e));
+    const unsigned widest = kBits<K> == 64 ? 18 : 20;
     unsigned d = 8;
     while (d < widest && (std::size_t{1} << (d + 1)) <= 16 * prefixes) ++d;
     return d;
@@ -206,8 +174,6 @@ public:
             i = j;
         }
         SKJOLD_CHECK(t_.nodes.size() < kNodeFlag, "prefix table too large");
-        t_.nodes.shrink_to_fit();
-        t_.leaves.shrink_to_fit();
     }
 
 private:
@@ -328,231 +294,6 @@ u128 key6(const IpAddr& a) noexcept {
     return (u128{load_be64(a.b.data())} << 64) | load_be64(a.b.data() + 8);
 }
 
-// Many lookups at once (lookup_batch): kLanes walks in flight, each advanced one load at a time
-// in turn, the load it needs next prefetched when the step before computes its address, so the
-// cache misses of different walks overlap instead of queuing (the "asynchronous memory access
-// chaining" of Kocberber et al., VLDB 2015). An IPv4 key sits at the top of the 128 bits, the
-// bits past it zero, so one lane type walks both tries with the same slot arithmetic.
-SKJOLD_POPCNT_CLONES void walk_many(const Trie& v4, const Trie& v6, const IpAddr* in, std::uint32_t* out,
-                                    std::size_t n) noexcept {
-    constexpr unsigned kLanes = 8;
-    enum class Step : std::uint8_t { idle, direct, node, leaf };
-    struct Lane {
-        const Trie* t;
-        u128 key;
-        const void* at;   // what the next step reads (prefetched)
-        std::size_t i;    // index into in/out
-        unsigned depth;
-        Step step;
-    };
-    Lane lanes[kLanes];
-    std::size_t next = 0;
-    auto start = [&](Lane& l) noexcept {
-        if (next == n) {
-            l.step = Step::idle;
-            return false;
-        }
-        const IpAddr& a = in[next];
-        std::uint64_t hi = load_be64(a.b.data()), lo = load_be64(a.b.data() + 8);
-        if (hi == 0 && (lo >> 32) == kV4MappedHigh32) {
-            l.t = &v4;
-            l.key = u128{static_cast<std::uint32_t>(lo)} << 96;
-        } else {
-            l.t = &v6;
-            l.key = (u128{hi} << 64) | lo;
-        }
-        l.i = next++;
-        l.at = &l.t->direct[static_cast<std::size_t>(l.key >> (128 - l.t->direct_bits))];
-        l.step = Step::direct;
-        __builtin_prefetch(l.at);
-        return true;
-    };
-    unsigned busy = 0;
-    for (auto& l : lanes) busy += start(l);
-    while (busy) {
-        for (auto& l : lanes) {
-            switch (l.step) {
-            case Step::idle:
-                break;
-            case Step::direct: {
-                std::uint32_t e = *static_cast<const std::uint32_t*>(l.at);
-                if (!(e & kNodeFlag)) {
-                    out[l.i] = e - 1;
-                    if (!start(l)) --busy;
-                    break;
-                }
-                l.at = &l.t->nodes[e & ~kNodeFlag];
-                l.depth = l.t->direct_bits;
-                l.step = Step::node;
-                __builtin_prefetch(l.at);
-                break;
-            }
-            case Step::node: {
-                const Node* nd = static_cast<const Node*>(l.at);
-                unsigned sl = slot_of(l.key, l.depth, kStride);
-                std::uint64_t upto = (std::uint64_t{2} << sl) - 1;
-                if ((nd->child_bm >> sl) & 1) {
-                    l.at = &l.t->nodes[nd->child_base + static_cast<unsigned>(__builtin_popcountll(nd->child_bm & upto)) - 1];
-                    l.depth += kStride;
-                    if (l.depth >= 128) {   // unreachable in a well-built trie; keeps the loop bounded
-                        out[l.i] = PrefixTable::kNone;
-                        if (!start(l)) --busy;
-                        break;
-                    }
-                } else {
-                    l.at = &l.t->leaves[nd->leaf_base + static_cast<unsigned>(__builtin_popcountll(nd->leaf_bm & upto)) - 1];
-                    l.step = Step::leaf;
-                }
-                __builtin_prefetch(l.at);
-                break;
-            }
-            case Step::leaf:
-                out[l.i] = *static_cast<const std::uint32_t*>(l.at);
-                if (!start(l)) --busy;
-                break;
-            }
-        }
-    }
-}
-
-// Many lookups at once, in lock step (lookup_batch): up to kGroup walks of one family advance
-// together, one trie level per round, every lane doing the same arithmetic with selects instead
-// of branches, so the loads of the group are independent and overlap, and the only branch that
-// depends on the data is the end of the group's last walk. A lane whose walk has ended keeps
-// re-reading its last node (cached) and ignores the result.
-constexpr unsigned kGroup = 16;
-
-template <class K>
-__attribute__((always_inline)) inline void walk_group(const Trie& t, const K* keys, const std::uint32_t* at,
-                                                      unsigned n, std::uint32_t* out) noexcept {
-    std::uint32_t cur[kGroup], leaf[kGroup], direct_value[kGroup];
-    bool done[kGroup], walked[kGroup];
-    bool any = false;
-    for (unsigned j = 0; j < n; ++j) {
-        std::uint32_t e = t.direct[static_cast<std::size_t>(keys[j] >> (kBits<K> - t.direct_bits))];
-        walked[j] = (e & kNodeFlag) != 0;
-        done[j] = !walked[j];
-        direct_value[j] = e - 1;
-        cur[j] = walked[j] ? e & ~kNodeFlag : 0;   // any node will do for a finished lane
-        leaf[j] = 0;
-        any |= walked[j];
-    }
-    for (unsigned d = t.direct_bits; any && d < kBits<K>; d += kStride) {   // bounded: <= 21 rounds
-        any = false;
-        for (unsigned j = 0; j < n; ++j) {
-            const Node& nd = t.nodes[cur[j]];
-            unsigned sl = slot_of(keys[j], d, kStride);
-            std::uint64_t upto = (std::uint64_t{2} << sl) - 1;
-            bool child = (nd.child_bm >> sl) & 1;
-            std::uint32_t ci = nd.child_base + static_cast<std::uint32_t>(__builtin_popcountll(nd.child_bm & upto)) - 1;
-            std::uint32_t li = nd.leaf_base + static_cast<std::uint32_t>(__builtin_popcountll(nd.leaf_bm & upto)) - 1;
-            bool live = !done[j];
-            leaf[j] = live && !child ? li : leaf[j];
-            cur[j] = live && child ? ci : cur[j];
-            done[j] = done[j] || !child;
-            any |= !done[j];
-        }
-    }
-    for (unsigned j = 0; j < n; ++j)
-        out[at[j]] = walked[j] ? (done[j] ? t.leaves[leaf[j]] : PrefixTable::kNone) : direct_value[j];
-}
-
-SKJOLD_POPCNT_CLONES void walk_groups(const Trie& v4, const Trie& v6, const IpAddr* in, std::uint32_t* out,
-                                      std::size_t n) noexcept {
-    std::uint64_t k4[kGroup];
-    u128 k6[kGroup];
-    std::uint32_t at4[kGroup], at6[kGroup];
-    unsigned n4 = 0, n6 = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        std::uint64_t hi = load_be64(in[i].b.data()), lo = load_be64(in[i].b.data() + 8);
-        if (hi == 0 && (lo >> 32) == kV4MappedHigh32) {
-            k4[n4] = lo << 32;
-            at4[n4] = static_cast<std::uint32_t>(i);
-            if (++n4 == kGroup) {
-                walk_group(v4, k4, at4, n4, out);
-                n4 = 0;
-            }
-        } else {
-            k6[n6] = (u128{hi} << 64) | lo;
-            at6[n6] = static_cast<std::uint32_t>(i);
-            if (++n6 == kGroup) {
-                walk_group(v6, k6, at6, n6, out);
-                n6 = 0;
-            }
-        }
-    }
-    if (n4) walk_group(v4, k4, at4, n4, out);
-    if (n6) walk_group(v6, k6, at6, n6, out);
-}
-
-// Lock step with compaction: the lanes still walking are listed in `act`; each round reads one
-// node for each of them (independent loads that overlap), and appends the lane to the next round's
-// list only if it descends (written always, counted when it descends: no branch on the data).
-// The work is the sum of the walks' depths, not the deepest one times the lanes.
-template <class K>
-__attribute__((always_inline)) inline void walk_compact(const Trie& t, const K* keys, const std::uint32_t* at,
-                                                        unsigned n, std::uint32_t* out) noexcept {
-    std::uint32_t cur[kGroup], leaf[kGroup];
-    std::uint8_t act[kGroup], walked[kGroup];
-    unsigned m = 0;
-    for (unsigned j = 0; j < n; ++j) {
-        std::uint32_t e = t.direct[static_cast<std::size_t>(keys[j] >> (kBits<K> - t.direct_bits))];
-        out[at[j]] = e - 1;   // the answer unless the walk goes on (then overwritten below)
-        cur[j] = e & ~kNodeFlag;
-        act[m] = static_cast<std::uint8_t>(j);
-        m += e >> 31;
-    }
-    const unsigned nw = m;
-    std::copy_n(act, nw, walked);
-    for (unsigned d = t.direct_bits; m && d < kBits<K>; d += kStride) {   // bounded: <= 20 rounds
-        unsigned next = 0;
-        for (unsigned k = 0; k < m; ++k) {
-            unsigned j = act[k];
-            const Node& nd = t.nodes[cur[j]];
-            unsigned sl = slot_of(keys[j], d, kStride);
-            std::uint64_t upto = (std::uint64_t{2} << sl) - 1;
-            unsigned child = static_cast<unsigned>(nd.child_bm >> sl) & 1u;
-            cur[j] = nd.child_base + static_cast<std::uint32_t>(__builtin_popcountll(nd.child_bm & upto)) - 1;
-            leaf[j] = nd.leaf_base + static_cast<std::uint32_t>(__builtin_popcountll(nd.leaf_bm & upto)) - 1;
-            act[next] = static_cast<std::uint8_t>(j);
-            next += child;
-        }
-        m = next;
-    }
-    for (unsigned k = 0; k < nw; ++k) {
-        unsigned j = walked[k];
-        out[at[j]] = t.leaves[leaf[j]];
-    }
-}
-
-SKJOLD_POPCNT_CLONES void walk_compacts(const Trie& v4, const Trie& v6, const IpAddr* in, std::uint32_t* out,
-                                        std::size_t n) noexcept {
-    std::uint64_t k4[kGroup];
-    u128 k6[kGroup];
-    std::uint32_t at4[kGroup], at6[kGroup];
-    unsigned n4 = 0, n6 = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        std::uint64_t hi = load_be64(in[i].b.data()), lo = load_be64(in[i].b.data() + 8);
-        if (hi == 0 && (lo >> 32) == kV4MappedHigh32) {
-            k4[n4] = lo << 32;
-            at4[n4] = static_cast<std::uint32_t>(i);
-            if (++n4 == kGroup) {
-                walk_compact(v4, k4, at4, n4, out);
-                n4 = 0;
-            }
-        } else {
-            k6[n6] = (u128{hi} << 64) | lo;
-            at6[n6] = static_cast<std::uint32_t>(i);
-            if (++n6 == kGroup) {
-                walk_compact(v6, k6, at6, n6, out);
-                n6 = 0;
-            }
-        }
-    }
-    if (n4) walk_compact(v4, k4, at4, n4, out);
-    if (n6) walk_compact(v6, k6, at6, n6, out);
-}
-
 }  // namespace
 
 struct PrefixTable::Builder::Impl {
@@ -641,17 +382,6 @@ std::uint32_t PrefixTable::lookup(const IpAddr& a) const noexcept {
 std::uint32_t PrefixTable::lookup_v4(std::uint32_t host_order) const noexcept {
     if (!impl_) return kNone;
     return lookup4(impl_->v4, host_order);
-}
-
-void PrefixTable::lookup_batch(std::span<const IpAddr> in, std::span<std::uint32_t> out) const noexcept {
-    SKJOLD_ASSERT(out.size() >= in.size());
-    if (!impl_) {
-        std::fill_n(out.begin(), in.size(), kNone);
-        return;
-    }
-    if (std::getenv("XP_AMAC")) walk_many(impl_->v4, impl_->v6, in.data(), out.data(), in.size());
-    else if (std::getenv("XP_GROUPS")) walk_groups(impl_->v4, impl_->v6, in.data(), out.data(), in.size());
-    else walk_compacts(impl_->v4, impl_->v6, in.data(), out.data(), in.size());
 }
 
 std::size_t PrefixTable::memory_bytes() const noexcept {

@@ -4,17 +4,16 @@
 // Owner: the geo "table" helper (issue #4).
 //
 // Layout (see prefix_table.cc): one poptrie per family (Asai & Ohara, SIGCOMM 2015): a
-// direct-indexed first level (up to 2^16 entries for IPv4, 2^20 for IPv6, fewer for small
+// direct-indexed first level (up to 2^18 entries for IPv4, 2^20 for IPv6, fewer for small
 // tables), then nodes of stride 6 holding two 64-bit bitmaps (children, leaf-run starts) and the
 // bases of their contiguous children and leaves, so a node is 24 bytes and a step is one
 // popcount. IPv4 addresses (::ffff:0:0/96) are looked up in the IPv4 trie (at most 3 nodes after
 // the direct level), everything else in the IPv6 trie (at most 18). Each trie is one block of
-// memory, on transparent huge pages when it is 2 MiB or more.
+// memory.
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <span>
 
 #include "core/result.hh"
 #include "geo/address.hh"
@@ -54,12 +53,8 @@ public:
     std::uint32_t lookup(const IpAddr& a) const noexcept;   // kNone when no prefix contains a
     std::uint32_t lookup_v4(std::uint32_t host_order) const noexcept;   // == lookup(IpAddr::from_v4(x))
     bool contains(const IpAddr& a) const noexcept { return lookup(a) != kNone; }
-    // out[i] = lookup(in[i]) for every i (out.size() >= in.size()), several walks in flight at
-    // once with their next loads prefetched, so the cache misses of different addresses overlap:
-    // for callers holding many addresses at a time (tools, log replays, benchmarks).
-    void lookup_batch(std::span<const IpAddr> in, std::span<std::uint32_t> out) const noexcept;
 
-    std::size_t memory_bytes() const noexcept;   // memory held by the table (its pages, rounded up)
+    std::size_t memory_bytes() const noexcept;   // memory held by the table
     std::size_t size() const noexcept;           // distinct prefixes in the table
     bool empty() const noexcept { return size() == 0; }
     // The built table this one shares (copies share it; null when empty-constructed): reports

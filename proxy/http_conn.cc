@@ -73,6 +73,10 @@ void HttpEngine::connect_conn(ServerConn& c) noexcept {
     if (ct >= 0) rt_.worker_->timers().arm(c.timer.node, rt_.worker_->now() + static_cast<std::uint64_t>(ct));
 }
 
+void HttpEngine::observe(int backend, int server, health::ObserveEvent ev) noexcept {
+    if (rt_.shared_.observer && server >= 0) rt_.shared_.observer->report(rt_.index_, backend, server, ev);
+}
+
 void HttpEngine::on_connected(ServerConn& c, int res) noexcept {
     --c.inflight;
     rt_.worker_->timers().cancel(c.timer.node);
@@ -86,6 +90,12 @@ void HttpEngine::on_connected(ServerConn& c, int res) noexcept {
         close_conn(c);
         return;
     }
+    // Passive health (`observe layer4`), after the owner checks: a cancel caused by a client
+    // abort is not the server's fault.
+    observe(c.backend, c.server,
+            res == 0              ? health::ObserveEvent::l4_ok
+            : res == -ECANCELED   ? health::ObserveEvent::l4_timeout
+                                  : health::ObserveEvent::l4_error);
     if (res == 0) {
         c.state = ConnState::busy;
         arm_conn_recv(c);

@@ -211,7 +211,7 @@ Reply write_reply(std::string_view response, const HttpMessage* req, const conf:
     char* p = out;
     std::memcpy(p, head.data(), head.size());
     p += head.size();
-    std::memcpy(p, extra.data(), extra.size());
+    if (!extra.empty()) std::memcpy(p, extra.data(), extra.size());   // {}: data() is null (UB for memcpy)
     p += extra.size();
     std::memcpy(p, "\r\n", 2);
     p += 2;

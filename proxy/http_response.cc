@@ -44,6 +44,7 @@ void HttpEngine::pump_response(TcpSession& s, HttpSession& h, ServerConn& c) noe
                 SKJOLD_LOG(debug, "backend {}: bad response: {}", rt_.snap_.proxies[s.backend].name,
                            h.res_parser.reason());
                 c.failed = true;
+                observe(s.backend, s.server, health::ObserveEvent::http_invalid);
                 rt_.stats_.proxies[s.backend].failed_resp.add();
                 rt_.stats_.servers[s.backend][s.server].failed_resp.add();
                 reply_error(s, h, 502, TermCause::proxy, TermPhase::headers);
@@ -90,6 +91,7 @@ void HttpEngine::on_response_head(TcpSession& s, HttpSession& h, ServerConn& c) 
     const auto& be = rt_.snap_.proxies[s.backend];
     const int status = h.res.status();
     h.last_server = rt_.worker_->now();
+    observe(s.backend, s.server, health::observe_http_status(status));
 
     if (status < 200 && status != 101) {
         // Interim (100 Continue, 103): relayed as it came, then the final response follows. An
@@ -177,6 +179,9 @@ void HttpEngine::on_response_head(TcpSession& s, HttpSession& h, ServerConn& c) 
 // retries elsewhere with `option redispatch`, as a failed connect would.
 void HttpEngine::on_server_gone(TcpSession& s, HttpSession& h, ServerConn& c) noexcept {
     const auto& be = rt_.snap_.proxies[s.backend];
+    if (!h.res_head_done)
+        observe(s.backend, s.server, c.failed ? health::ObserveEvent::http_read_error
+                                              : health::ObserveEvent::http_broken_pipe);
     if (!h.got_response && h.retryable && h.retries_left > 0) {
         --h.retries_left;
         const int srv = s.server;

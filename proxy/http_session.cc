@@ -161,7 +161,8 @@ void HttpEngine::maybe_rearm_client(TcpSession& s) noexcept {
 }
 
 void HttpEngine::pump(TcpSession& s, HttpSession& h) noexcept {
-    // Each round either changes phase or returns; pipelined requests make several rounds.
+    // Each round either changes phase or returns; every transaction waits for at least one send
+    // completion, so the bound is never what stops a pipeline.
     for (int round = 0; round < 64; ++round) {
         if (s.aborting) return;
         switch (h.phase) {
@@ -570,6 +571,8 @@ void HttpEngine::on_server_sent(TcpSession& s, HttpSession& h, ServerConn& c, in
     if (h.server_send_body) {
         s.c2s.q.consume(rt_.worker_->buffers(), n);
         h.req_fwd -= n;
+        // While the server was slow to take the body the client was not late: its clock restarts.
+        h.last_client = rt_.worker_->now();
         maybe_rearm_client(s);
     } else {
         h.to_server.off += n;
@@ -628,6 +631,8 @@ void HttpEngine::on_client_sent(TcpSession& s, int res) noexcept {
     }
     const auto n = static_cast<std::uint32_t>(res);
     if (h.client_send_body) {
+        // While the client was slow to take the body the server was not late: its clock restarts.
+        h.last_server = rt_.worker_->now();
         if (ServerConn* c = conn_of(h)) {
             c->in.consume(rt_.worker_->buffers(), n);
             if (!c->recv_armed && !c->eof && !c->failed && c->state == ConnState::busy) arm_conn_recv(*c);

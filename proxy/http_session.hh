@@ -27,6 +27,7 @@
 #include <liburing.h>
 
 #include "core/slab.hh"
+#include "health/observer.hh"
 #include "proxy/access_log.hh"
 #include "proxy/http_conn.hh"
 #include "proxy/http_message.hh"
@@ -145,6 +146,9 @@ public:
     std::uint32_t sessions() const noexcept { return sessions_.in_use(); }
 
 private:
+    // Passive health (`observe layer4|layer7`): one outcome of server `server` of `backend`,
+    // queued lock-free to the checker thread (health/observer.hh). Defined in http_conn.cc.
+    void observe(int backend, int server, health::ObserveEvent ev) noexcept;
     // http_session.cc: the request side and the pump
     HttpSession& hs(TcpSession& s) noexcept { return sessions_[s.http]; }
     TcpSession& ts(HttpSession& h) noexcept;

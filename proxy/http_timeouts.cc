@@ -94,6 +94,7 @@ void HttpEngine::on_timer(TcpSession& s) noexcept {
             fc.timeouts.add();
             rt_.stats_.proxies[s.backend].timeouts.add();
             if (!h.res_head_done) {
+                observe(s.backend, s.server, health::ObserveEvent::http_read_timeout);
                 rt_.stats_.proxies[s.backend].failed_resp.add();
                 reply_error(s, h, 504, TermCause::server_timeout, TermPhase::headers);
             } else {

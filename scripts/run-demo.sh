@@ -39,6 +39,8 @@ Try, in another terminal (twice each: the servers of a pool take turns):
                                                           # Norwegian pool: 84.208.0.1 is in the list
   curl -s http://127.0.0.1:8080/healthz                   # answered by skjold itself (monitor-uri)
   curl -s -A Wget http://127.0.0.1:8080/                  # 403: the bot rule
+  echo "show stat" | socat - UNIX-CONNECT:/tmp/skjold-demo.sock   # HAProxy's stats CSV
+  echo "disable server norway/oslo1" | socat - UNIX-CONNECT:/tmp/skjold-demo.sock
 Ctrl-C stops skjold (graceful stop).
 
 MSG

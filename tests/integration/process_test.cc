@@ -28,6 +28,16 @@ bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds lim
     return cond();
 }
 
+// A frontend on 127.0.0.1:0 sending everything to server `s`.
+std::string one_server_config(const t::TcpServer& s) {
+    return std::string(t::kTcpDefaults) + t::fill("frontend fe\n"
+                                                  "    bind 127.0.0.1:0\n"
+                                                  "    default_backend be\n"
+                                                  "backend be\n"
+                                                  "    server s ${S}\n",
+                                                  {{"S", s.address().to_string()}});
+}
+
 }  // namespace
 
 TEST_SUITE_BEGIN("tcp");
@@ -75,13 +85,7 @@ TEST_CASE("-D and -p on the command line daemonize and write the pidfile as the 
     t::TcpAnswerServer s("served");
     auto pidfile = dir / "cmdline.pid";
     auto ready = dir / "ready";
-    auto cfg = dir.write("skjold.cfg", std::string(t::kTcpDefaults) +
-                                           t::fill("frontend fe\n"
-                                                   "    bind 127.0.0.1:0\n"
-                                                   "    default_backend be\n"
-                                                   "backend be\n"
-                                                   "    server s ${S}\n",
-                                                   {{"S", s.address().to_string()}}));
+    auto cfg = dir.write("skjold.cfg", one_server_config(s));
     auto parent = t::run_check({"-D", "-p", pidfile.string(), "-f", cfg.string(), "--ready-file", ready.string()}, 10s);
     CHECK(parent.exit_code == 0);
     REQUIRE(wait_until([&] { return std::filesystem::exists(ready); }, 5s));
@@ -106,13 +110,7 @@ TEST_CASE("under systemd (NOTIFY_SOCKET) skjold sends READY=1 once serving and S
     REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
     timeval tv{5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    auto cfg = dir.write("skjold.cfg", std::string(t::kTcpDefaults) +
-                                           t::fill("frontend fe\n"
-                                                   "    bind 127.0.0.1:0\n"
-                                                   "    default_backend be\n"
-                                                   "backend be\n"
-                                                   "    server s ${S}\n",
-                                                   {{"S", s.address().to_string()}}));
+    auto cfg = dir.write("skjold.cfg", one_server_config(s));
     setenv("NOTIFY_SOCKET", sock_path.c_str(), 1);
     auto lb = t::Skjold::start({"-f", cfg.string(), "--ready-file", (dir / "ready").string()});
     unsetenv("NOTIFY_SOCKET");
