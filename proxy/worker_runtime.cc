@@ -261,7 +261,7 @@ void WorkerRuntime::on_proxy_header_data(TcpSession& s) noexcept {
         return;
     case ProxyParse::error:
         stats_.proxies[s.frontend].denied_conn.add();
-        SKJOLD_LOG(debug, "frontend {}: closing a connection: {}", snap_.proxies[s.frontend].name, why);
+        refused_proxy_header(s, why);
         set_term(s, 'P', 'R');
         abort_session(s);
         return;
@@ -561,11 +561,24 @@ void WorkerRuntime::on_send(TcpSession& s, bool to_server, int res) noexcept {
     maybe_finish(s);
 }
 
+// A refused PROXY header (malformed, truncated, too slow) is logged at warning, at most one line
+// per second per worker with the count of those not shown, so a flood cannot fill the log.
+void WorkerRuntime::refused_proxy_header(TcpSession& s, const char* why) noexcept {
+    if (auto a = refused_proxy_log_.admit(worker_->now())) {
+        // At most once a second: the allocation of to_string() does not matter here.
+        know_address(s, true);
+        SKJOLD_LOG(warning, "frontend {}: refused a connection from {}: {} ({} more since the last such line)",
+                   snap_.proxies[s.frontend].name, s.src_known ? s.src.to_string() : std::string("-"), why,
+                   a.suppressed);
+    }
+}
+
 void WorkerRuntime::maybe_finish(TcpSession& s) noexcept {
     if (s.state != TcpState::relaying) {
         // A client that closes before its PROXY header is complete is gone for good; other
         // FINs seen before relaying are propagated once it starts.
         if (s.state == TcpState::proxy_header && s.c2s.eof) {
+            refused_proxy_header(s, "the client closed before its PROXY header was complete");
             set_term(s, 'C', 'R');
             abort_session(s);
         }
@@ -749,7 +762,7 @@ void WorkerRuntime::on_timer(core::TimerNode* node) noexcept {
     case TcpState::proxy_header:
         // No complete PROXY header within timeout client.
         stats_.proxies[s.frontend].timeouts.add();
-        SKJOLD_LOG(debug, "frontend {}: no PROXY header within timeout client", snap_.proxies[s.frontend].name);
+        refused_proxy_header(s, "no complete PROXY header within timeout client");
         set_term(s, 'c', 'R');
         abort_session(s);
         break;

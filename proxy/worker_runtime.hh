@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/mailbox.hh"
+#include "core/rate_limit.hh"
 #include "core/slab.hh"
 #include "core/worker.hh"
 #include "proxy/balancer.hh"
@@ -122,6 +123,7 @@ private:
     void on_recv(TcpSession& s, bool client_side, const io_uring_cqe& cqe) noexcept;
     void on_send(TcpSession& s, bool to_server, int res) noexcept;
     void maybe_finish(TcpSession& s) noexcept;
+    void refused_proxy_header(TcpSession& s, const char* why) noexcept;
     void abort_session(TcpSession& s) noexcept;
     void release_if_idle(TcpSession& s) noexcept;
     void arm_idle_timer(TcpSession& s) noexcept;
@@ -152,6 +154,7 @@ private:
     std::atomic<int> phase_{0};
     std::string failure_;
     bool stopping_ = false;
+    core::LogRateLimit refused_proxy_log_{1000, 1};      // "refused PROXY header" lines
 };
 
 }  // namespace skjold::proxy

@@ -115,6 +115,11 @@ TEST_CASE("accept-proxy: a missing, malformed or late header closes the connecti
     CHECK(primary.accepted() == 0);
     CHECK(cloud.accepted() == 0);
     CHECK(lb.stop() == 0);
+    // Refusals are logged at warning, rate-limited: the first burst gives one line, the later
+    // ones say how many were not shown.
+    auto log = lb.log();
+    CHECK(log.find("frontend fe: refused a connection from 127.0.0.1") != std::string::npos);
+    CHECK(log.find("more since the last such line") != std::string::npos);
 }
 
 TEST_CASE("send-proxy tells the server who the client is; send-proxy-v2 in binary") {
