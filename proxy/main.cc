@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "Usage: skjold -f FILE [-f FILE ...] [-c] [-d] [-D] [-p PIDFILE] [--ready-file PATH]\n"
     "       skjold geo lookup [--db FILE]... [--list FILE]... ADDRESS...\n"
     "       skjold geo export --db FILE --country CC [--ipv4|--ipv6]\n"
+    "       skjold geo stats [--list FILE]... [--map FILE]... [--db FILE]...\n"
     "       skjold -v | --keywords | --help\n"
     "\n"
     "  -f FILE            configuration file (HAProxy syntax); several are read in order\n"

@@ -1,5 +1,7 @@
 #include "proxy/stats_info.hh"
 
+#include "geo/table_stats.hh"
+
 #include <cstring>
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -53,9 +55,6 @@ void show_info(std::string& out, const StatsSource& src, const CounterView& cv, 
     std::uint64_t up_s = now_ms > facts.start_ms ? (now_ms - facts.start_ms) / 1000 : 0;
     std::uint64_t maxconn = static_cast<std::uint64_t>(src.global_maxconn);
     std::uint64_t nofile = descriptor_limit();
-    std::uint64_t geo_networks = 0;
-    for (const auto& t : src.snap->geo_tables)
-        if (t) geo_networks += t->networks;
 
     auto line = [&out](std::string_view name, const auto& value) { fmt::format_to(std::back_inserter(out), "{}: {}\n", name, value); };
     line("Name", "skjold");
@@ -129,8 +128,16 @@ void show_info(std::string& out, const StatsSource& src, const CounterView& cv, 
     line("Tainted", 0);
     // skjold's own lines.
     line("Skjold_last_reload", facts.last_reload);
-    line("Skjold_geo_tables", src.snap->geo_tables.size());
-    line("Skjold_geo_networks", geo_networks);
+    // Every distinct longest-prefix-match table the Snapshot holds (ACL `src` lists, map_ip,
+    // geoip), each counted once: how many, their prefixes and their memory.
+    geo::TableStats geo_stats;
+    for (const auto& px : src.snap->proxies)
+        for (const auto& acl : px.acls)
+            for (const auto& e : acl.exprs)
+                if (e.method == conf::MatchMethod::ip) geo_stats.add(e.ip_matcher);
+    for (const auto& t : src.snap->geo_tables)
+        if (t) geo_stats.add(*t);
+    for (const auto& [name, value] : geo_stats.info_fields()) line(name, value);
 }
 
 }  // namespace skjold::proxy

@@ -226,7 +226,8 @@ TEST_CASE("show info prints HAProxy's lines in HAProxy's order, then skjold's") 
     CHECK(at("SessRate") < at("SslRate"));
     CHECK(at("Idle_pct") < at("node"));
     CHECK(at("node") < at("DroppedLogs"));
-    CHECK(names.back() == "Skjold_geo_networks");
+    CHECK(names.back() == "Skjold_geo_bytes");
+    CHECK(values.count("Skjold_geo_prefixes") == 1);
     CHECK(values["Name"] == "skjold");
     CHECK(values["Nbthread"] == "2");
     CHECK(values["Maxconn"] == "1000");
