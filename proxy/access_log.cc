@@ -172,14 +172,21 @@ std::size_t format_log_date(std::int64_t time_us, char* buf, std::size_t cap) no
     return kLen;
 }
 
-std::size_t format_tcplog(const AccessLogFields& f, char* buf, std::size_t cap) noexcept {
-    Out o{buf, cap};
+namespace {
+// "%ci:%cp [%t] %ft %b/%s ": the start both formats share.
+void put_origin(Out& o, const AccessLogFields& f) noexcept {
     put_client(o, f);
     o.ch(' ');
     put_date(o, f.date_us);
     o.ch(' ');
     put_names(o, f);
     o.ch(' ');
+}
+}  // namespace
+
+std::size_t format_tcplog(const AccessLogFields& f, char* buf, std::size_t cap) noexcept {
+    Out o{buf, cap};
+    put_origin(o, f);
     o.num(f.t_queue);
     o.ch('/');
     o.num(f.t_connect);
@@ -199,12 +206,7 @@ std::size_t format_tcplog(const AccessLogFields& f, char* buf, std::size_t cap) 
 
 std::size_t format_httplog(const AccessLogFields& f, char* buf, std::size_t cap) noexcept {
     Out o{buf, cap};
-    put_client(o, f);
-    o.ch(' ');
-    put_date(o, f.date_us);
-    o.ch(' ');
-    put_names(o, f);
-    o.ch(' ');
+    put_origin(o, f);
     o.num(f.t_request);
     o.ch('/');
     o.num(f.t_queue);
