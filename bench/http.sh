@@ -31,63 +31,16 @@ conns=${CONNECTIONS:-64}
 repeats=${REPEATS:-1}
 geo_list=$root/examples/geoip_no.txt
 
-for tool in wrk taskset python3 ss; do
-    command -v "$tool" >/dev/null || { echo "http.sh: $tool is missing (make deps)" >&2; exit 1; }
-done
-for bin in "$haproxy" "$nginx"; do
-    [ -x "$bin" ] || { echo "http.sh: $bin is missing (make deps)" >&2; exit 1; }
-done
 [ -r "$geo_list" ] || { echo "http.sh: $geo_list is missing" >&2; exit 1; }
-
 
 bench_name=http.sh
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need wrk taskset python3 ss "$haproxy" "$nginx"
 
 read -r p_s1 p_s2 p_haproxy p_nginx p_skjold < <(free_ports 5)
 
-
-# start NAME PORT COMMAND...: starts a server in the background; its PID is the last in pids.
-start() {
-    local name=$1 port=$2
-    shift 2
-    "$@" >"$work/$name.log" 2>&1 &
-    pids+=($!)
-    wait_port $! "$port" "$name"
-}
-
-# nginx wants its temp paths writable: keep them all in $work.
-nginx_common() {
-    cat <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/$1.pid;
-error_log $work/$1.error.log warn;
-events { worker_connections 4096; }
-EOF
-}
-nginx_http_common() {
-    cat <<EOF
-    access_log off;
-    client_body_temp_path $work/$1-body;
-    proxy_temp_path $work/$1-proxy;
-    fastcgi_temp_path $work/$1-fastcgi;
-    uwsgi_temp_path $work/$1-uwsgi;
-    scgi_temp_path $work/$1-scgi;
-    keepalive_requests 100000000;
-    keepalive_timeout 60s;
-EOF
-}
-
-{
-    nginx_common servers
-    echo "http {"
-    nginx_http_common servers
-    echo "    server { listen 127.0.0.1:$p_s1; location / { return 200 \"hello, world\\n\"; } }"
-    echo "    server { listen 127.0.0.1:$p_s2; location / { return 200 \"hello, world\\n\"; } }"
-    echo "}"
-} >"$work/servers.conf"
+hello_servers_conf servers "$p_s1" "$p_s2" >"$work/servers.conf"
 
 # The configuration skjold and HAProxy both run.
 proxy_config() {

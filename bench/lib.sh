@@ -41,3 +41,68 @@ wait_port() {
     tail -n 20 "$work/$3.log" >&2
     return 1
 }
+
+# start NAME PORT COMMAND...: starts COMMAND in the background (output in $work/NAME.log), adds its
+# PID to pids (the last one), and waits until it listens on PORT.
+start() {
+    local name=$1 port=$2
+    shift 2
+    "$@" >"$work/$name.log" 2>&1 &
+    pids+=($!)
+    wait_port $! "$port" "$name"
+}
+
+# rss_kib PID: VmRSS of PID in KiB (empty once it has exited).
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# nginx_common NAME / nginx_http_common NAME: the top of an nginx configuration that runs in the
+# foreground without a master, with every path it writes in $work (nginx wants them writable).
+nginx_common() {
+    cat <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $work/$1.pid;
+error_log $work/$1.error.log warn;
+events { worker_connections 4096; }
+EOF
+}
+nginx_http_common() {
+    cat <<EOF
+    access_log off;
+    client_body_temp_path $work/$1-body;
+    proxy_temp_path $work/$1-proxy;
+    fastcgi_temp_path $work/$1-fastcgi;
+    uwsgi_temp_path $work/$1-uwsgi;
+    scgi_temp_path $work/$1-scgi;
+    keepalive_requests 100000000;
+    keepalive_timeout 60s;
+EOF
+}
+
+# need COMMAND|PATH...: stops the script with a message when a command (looked up in $PATH) or an
+# executable path is missing.
+need() {
+    local t
+    for t in "$@"; do
+        if [[ $t == */* ]]; then
+            [ -x "$t" ] || { echo "$bench_name: $t is missing (make deps; make bench builds build-release/)" >&2; exit 1; }
+        else
+            command -v "$t" >/dev/null || { echo "$bench_name: $t is missing (make deps)" >&2; exit 1; }
+        fi
+    done
+}
+
+# hello_servers_conf NAME PORT...: an nginx configuration (on stdout) whose servers answer
+# `200 hello, world` from memory on each PORT of 127.0.0.1: the backends of the race scripts.
+hello_servers_conf() {
+    local name=$1 p
+    shift
+    nginx_common "$name"
+    echo "http {"
+    nginx_http_common "$name"
+    for p in "$@"; do
+        echo "    server { listen 127.0.0.1:$p; location / { return 200 \"hello, world\\n\"; } }"
+    done
+    echo "}"
+}

@@ -52,15 +52,6 @@ backend iperf
 EOF
 }
 
-# start NAME PORT COMMAND...: starts a server on PORT, pinned as the proxy or the load says.
-start() {
-    local name=$1 port=$2
-    shift 2
-    "$@" >"$work/$name.log" 2>&1 &
-    pids+=($!)
-    wait_port $! "$port" "$name"
-}
-
 start iperf3-server "$p_server" "${pin_load[@]}" iperf3 -s -B 127.0.0.1 -p "$p_server"
 
 targets=(direct)

@@ -23,6 +23,7 @@ enum class FetchId : std::uint8_t {
     hdr, req_hdr, hdr_cnt, path, url, method,
     nbsrv, srv_is_up, fe_conn, be_conn,
     always_true, always_false,
+    ssl_fc_protocol, ssl_fc_alpn,
 };
 
 enum class ConverterId : std::uint8_t { lower, upper, map_ip, geoip };

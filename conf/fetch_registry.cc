@@ -33,6 +33,8 @@ constexpr std::array kFetches{
     FetchDef{"dst_port", FetchId::dst_port, T::integer, M::integer},
     FetchDef{"ssl_fc", FetchId::ssl_fc, T::boolean, M::boolean},
     FetchDef{"ssl_fc_sni", FetchId::ssl_fc_sni, T::str, M::str},
+    FetchDef{"ssl_fc_protocol", FetchId::ssl_fc_protocol, T::str, M::str},
+    FetchDef{"ssl_fc_alpn", FetchId::ssl_fc_alpn, T::str, M::str},
     kHdr("hdr", M::str), kHdr("req.hdr", M::str), kHdr("hdr_beg", M::beg), kHdr("hdr_end", M::end),
     kHdr("hdr_sub", M::sub), kHdr("hdr_dom", M::dom), kHdr("hdr_dir", M::dir), kHdr("hdr_len", M::len),
     FetchDef{"hdr_cnt", FetchId::hdr_cnt, T::integer, M::integer, 0, 1, {A::str}, false, true},

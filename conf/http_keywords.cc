@@ -42,8 +42,9 @@ bool valid_status_list(const std::string& s) {
 // `%[FETCH[,CONVERTER...]]` with the fetches below. Anything else in a '%' sequence is refused
 // here rather than sent verbatim. As in HAProxy's sample (not ACL) context, hdr(NAME) without
 // an occurrence is the last value.
-constexpr std::string_view kFormatFetches[] = {"src", "src_port", "dst", "dst_port", "ssl_fc", "ssl_fc_sni", "hdr",
-                                               "req.hdr", "hdr_cnt", "req.hdr_cnt", "path", "url", "method"};
+constexpr std::string_view kFormatFetches[] = {"src", "src_port", "dst", "dst_port", "ssl_fc", "ssl_fc_sni",
+                                               "ssl_fc_protocol", "ssl_fc_alpn", "hdr", "req.hdr", "hdr_cnt",
+                                               "req.hdr_cnt", "path", "url", "method"};
 
 bool compile_format(ParseContext& ctx, const std::string& text, std::vector<FormatPart>& out) {
     out.clear();
@@ -72,7 +73,8 @@ bool compile_format(ParseContext& ctx, const std::string& text, std::vector<Form
         for (auto k : kFormatFetches) known = known || e->keyword == k;
         if (!known) {
             ctx.error("log-format: fetch '" + e->keyword + "' is not supported in '%[" + inner +
-                      "]' (src, src_port, dst, dst_port, ssl_fc, ssl_fc_sni, hdr, req.hdr, hdr_cnt, path, url, method)");
+                      "]' (src, src_port, dst, dst_port, ssl_fc, ssl_fc_sni, ssl_fc_protocol, ssl_fc_alpn, hdr, req.hdr, "
+                      "hdr_cnt, path, url, method)");
             return false;
         }
         for (const auto& c : e->converters)
@@ -218,6 +220,19 @@ void header_rule(ParseContext& ctx, Args args, Rule& r, std::string_view action)
     parse_rule_condition(ctx, args, want, r.cond);
 }
 
+// `http-request use-service prometheus-exporter [if|unless COND]`: HAProxy's promex service,
+// the only one skjold has (HAProxy's Lua services are not supported).
+void use_service(ParseContext& ctx, Args args, Rule& r) {
+    r.action = Rule::Action::use_service;
+    if (args.empty() || is_cond_word(args[0])) { ctx.error("expects a service name (prometheus-exporter)"); return; }
+    if (args[0] != "prometheus-exporter") {
+        ctx.error("unknown service '" + args[0] + "' (prometheus-exporter is the only one)");
+        return;
+    }
+    r.name = args[0];
+    parse_rule_condition(ctx, args, 1, r.cond);
+}
+
 }  // namespace
 
 void http_rule(ParseContext& ctx, Args args) {
@@ -228,13 +243,14 @@ void http_rule(ParseContext& ctx, Args args) {
     if (action == "deny") deny(ctx, args, r);
     else if (action == "return") do_return(ctx, args, r);
     else if (action == "redirect") redirect(ctx, args, r);
+    else if (action == "use-service") use_service(ctx, args, r);
     else header_rule(ctx, args, r, action);
     if (ctx.failed()) return;
     auto& rules = request ? ctx.px->http_request : ctx.px->http_response;
     if (!rules.empty()) {
         const Rule& prev = rules.back();
         bool final = prev.action == Rule::Action::deny || prev.action == Rule::Action::return_ ||
-                     prev.action == Rule::Action::redirect;
+                     prev.action == Rule::Action::redirect || prev.action == Rule::Action::use_service;
         if (final && !prev.cond.present)
             ctx.warn_plain(std::string("previous '") + (request ? "http-request" : "http-response") +
                            "' action is final and has no condition attached, further entries are NOOP");

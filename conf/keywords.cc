@@ -107,6 +107,8 @@ const KeywordInfo kTable[] = {
      "Answer with a redirect (default code 302).", "http", kNamedDefaultsOnly},
     {"http-request set-header", DFB, "NAME VALUE [if|unless COND]", kw::http_rule, "Replace a request header.", "http",
      kNamedDefaultsOnly},
+    {"http-request use-service", DFB, "prometheus-exporter [if|unless COND]", kw::http_rule,
+     "Answer with a service: HAProxy's Prometheus exporter page.", "http", kNamedDefaultsOnly},
     {"http-request add-header", DFB, "NAME VALUE [if|unless COND]", kw::http_rule, "Append a request header.", "http",
      kNamedDefaultsOnly},
     {"http-request del-header", DFB, "NAME [if|unless COND]", kw::http_rule, "Remove a request header.", "http",

@@ -158,6 +158,8 @@ struct Rule {
     enum class Action : std::uint8_t {
         accept, reject,                            // tcp-request connection
         deny, return_, redirect, set_header, add_header, del_header,   // http-request/response
+        use_service,                               // http-request use-service NAME (`name`:
+                                                   // "prometheus-exporter", the one service)
     } action = Action::accept;
     int status = 0;                                // deny_status / return status / redirect code
     std::string content_type, body;                // return

@@ -33,7 +33,9 @@
 
 namespace skjold::geo {
 
-namespace {
+// Named (not anonymous): PrefixTable::Impl holds a Trie, and a unity build would otherwise
+// warn that a type with external linkage has a member of internal linkage.
+namespace prefix_trie {
 
 using u128 = unsigned __int128;
 
@@ -294,7 +296,9 @@ u128 key6(const IpAddr& a) noexcept {
     return (u128{load_be64(a.b.data())} << 64) | load_be64(a.b.data() + 8);
 }
 
-}  // namespace
+}  // namespace prefix_trie
+
+using namespace prefix_trie;
 
 struct PrefixTable::Builder::Impl {
     struct Pending { Prefix p; std::uint32_t value; };

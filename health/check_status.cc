@@ -20,6 +20,9 @@ constexpr StatusText kText[] = {
     {"L4OK", "Layer4 check passed"},
     {"L4TOUT", "Layer4 timeout"},
     {"L4CON", "Layer4 connection problem"},
+    {"L6OK", "Layer6 check passed"},
+    {"L6TOUT", "Layer6 timeout"},
+    {"L6RSP", "Layer6 invalid response"},
     {"L7TOUT", "Layer7 timeout"},
     {"L7RSP", "Layer7 invalid response"},
     {"L7OK", "Layer7 check passed"},
@@ -35,7 +38,9 @@ const StatusText& text(CheckStatus s) noexcept {
 
 const char* check_status_name(CheckStatus s) noexcept { return text(s).name; }
 const char* check_status_description(CheckStatus s) noexcept { return text(s).description; }
-bool check_status_passed(CheckStatus s) noexcept { return s == CheckStatus::l4ok || s == CheckStatus::l7ok; }
+bool check_status_passed(CheckStatus s) noexcept {
+    return s == CheckStatus::l4ok || s == CheckStatus::l6ok || s == CheckStatus::l7ok;
+}
 
 int haproxy_check_status_code(CheckStatus s) noexcept {
     switch (s) {
@@ -46,6 +51,9 @@ int haproxy_check_status_code(CheckStatus s) noexcept {
     case CheckStatus::l4ok: return 6;
     case CheckStatus::l4tout: return 7;
     case CheckStatus::l4con: return 8;
+    case CheckStatus::l6ok: return 9;
+    case CheckStatus::l6tout: return 10;
+    case CheckStatus::l6rsp: return 11;
     case CheckStatus::l7tout: return 12;
     case CheckStatus::l7rsp: return 13;
     case CheckStatus::l7ok: return 15;

@@ -24,6 +24,9 @@ enum class CheckStatus : std::uint8_t {
     l4ok,      // L4OK: connected (plain TCP check)
     l4tout,    // L4TOUT: connect timed out
     l4con,     // L4CON: connect failed (refused, unreachable...)
+    l6ok,      // L6OK: TLS handshake done (check-ssl without an HTTP check)
+    l6tout,    // L6TOUT: no complete TLS handshake in time
+    l6rsp,     // L6RSP: the TLS handshake failed (certificate, protocol)
     l7tout,    // L7TOUT: connected, no complete answer in time
     l7rsp,     // L7RSP: invalid answer, or body expectation not met
     l7ok,      // L7OK: HTTP check passed
@@ -32,9 +35,9 @@ enum class CheckStatus : std::uint8_t {
 
 const char* check_status_name(CheckStatus s) noexcept;          // "L7STS"
 const char* check_status_description(CheckStatus s) noexcept;   // "Layer7 wrong status"
-bool check_status_passed(CheckStatus s) noexcept;               // l4ok, l7ok
+bool check_status_passed(CheckStatus s) noexcept;               // l4ok, l6ok, l7ok
 // HAProxy's numbers for `show servers state`: srv_check_status (enum healthcheck_status: INI 1,
-// HANA 4, SOCKERR 5, L4OK 6, L4TOUT 7, L4CON 8, L7TOUT 12, L7RSP 13, L7OK 15, L7STS 17) and
+// HANA 4, SOCKERR 5, L4OK 6, L4TOUT 7, L4CON 8, L6OK 9, L6TOUT 10, L6RSP 11, L7TOUT 12, L7RSP 13, L7OK 15, L7STS 17) and
 // srv_check_result (CHK_RES_UNKNOWN 0, FAILED 2, PASSED 3).
 int haproxy_check_status_code(CheckStatus s) noexcept;
 int haproxy_check_result(CheckStatus s) noexcept;

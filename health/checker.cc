@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include "core/worker.hh"
 #include "health/checker_impl.hh"
 #include "health/health_counter.hh"
@@ -126,6 +128,16 @@ void Checker::Impl::build() {
             s.check_timeout = to.check > 0 ? to.check : conf::kUnset;
             s.connect_bound = srv.opt.inter;
             if (s.check_timeout != conf::kUnset && to.connect > 0) s.connect_bound = std::min(srv.opt.inter, to.connect);
+            if (check_uses_tls(srv)) {
+                auto t = CheckTls::create(srv, snap->global);
+                if (t) {
+                    s.tls = t->get();
+                    tls_checks.push_back(std::move(*t));
+                } else {   // load_tls_config() accepted it: only out of memory gets here
+                    SKJOLD_LOG(alert, "backend '{}': server '{}': TLS health checks: {}", px.name, srv.name,
+                               core::describe(t.error()));
+                }
+            }
             if (s.http) {
                 s.rx = rx_arena.get() + h * rx_cap;
                 s.rx_cap = rx_cap;
@@ -242,6 +254,9 @@ void Checker::Impl::on_timer(core::TimerNode* node, std::uint64_t now) noexcept 
     case Phase::connecting:
         finish(s, CheckStatus::l4tout, 0, {});
         return;
+    case Phase::handshaking:
+        finish(s, CheckStatus::l6tout, 0, {});
+        return;
     case Phase::sending:
     case Phase::receiving:
         finish(s, CheckStatus::l7tout, 0, {});
@@ -315,6 +330,9 @@ void Checker::Impl::on_io(Slot& s, std::uint32_t events) noexcept {
         }
         return;
     }
+    case Phase::handshaking:
+        do_handshake(s);
+        return;
     case Phase::sending:
         do_send(s);
         return;
@@ -325,22 +343,71 @@ void Checker::Impl::on_io(Slot& s, std::uint32_t events) noexcept {
 }
 
 void Checker::Impl::on_connected(Slot& s) noexcept {
-    if (!s.http) {
+    if (!s.http && !s.tls) {
         finish(s, CheckStatus::l4ok, 0, {});
         return;
     }
     // "timeout check" is an additional read timeout once connected; without it, inter (armed
-    // at the start) still bounds the whole check.
+    // at the start) still bounds the whole check. It covers the TLS handshake too (L6TOUT).
     if (s.check_timeout != conf::kUnset)
         wheel->arm(s, core::monotonic_ms() + static_cast<std::uint64_t>(s.check_timeout));
     else
         wheel->arm(s, s.start_ms + static_cast<std::uint64_t>(s.server->opt.inter));
+    if (s.tls) {
+        s.ssl = s.tls->start(s.fd);
+        if (s.ssl == nullptr) {
+            finish(s, CheckStatus::sockerr, 0, "out of memory");
+            return;
+        }
+        s.phase = Phase::handshaking;
+        do_handshake(s);
+        return;
+    }
     s.phase = Phase::sending;
     do_send(s);
 }
 
+bool Checker::Impl::tls_wait(Slot& s, int ssl_error) noexcept {
+    // watch() ends the check itself when epoll refuses: handled either way.
+    if (ssl_error == SSL_ERROR_WANT_READ) watch(s, EPOLLIN | EPOLLRDHUP);
+    else if (ssl_error == SSL_ERROR_WANT_WRITE) watch(s, EPOLLOUT);
+    else return false;
+    return true;
+}
+
+void Checker::Impl::do_handshake(Slot& s) noexcept {
+    const int rc = SSL_do_handshake(s.ssl);
+    if (rc == 1) {
+        s.tls->keep_session(s.ssl);
+        if (!s.http) {
+            finish(s, CheckStatus::l6ok, 0, {});
+            return;
+        }
+        s.phase = Phase::sending;
+        do_send(s);
+        return;
+    }
+    const int err = SSL_get_error(s.ssl, rc);
+    if (tls_wait(s, err)) return;
+    s.tls->forget_session();
+    const std::string why = check_tls_error(s.ssl, err);
+    finish(s, CheckStatus::l6rsp, 0, why);
+}
+
 void Checker::Impl::do_send(Slot& s) noexcept {
     const std::string_view req = s.http->request();
+    while (s.ssl != nullptr && s.sent < req.size()) {
+        const int n = SSL_write(s.ssl, req.data() + s.sent, static_cast<int>(req.size() - s.sent));
+        if (n > 0) {
+            s.sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        const int err = SSL_get_error(s.ssl, n);
+        if (tls_wait(s, err)) return;
+        const std::string why = check_tls_error(s.ssl, err);
+        finish(s, CheckStatus::sockerr, 0, why);
+        return;
+    }
     while (s.sent < req.size()) {
         const ssize_t n = ::send(s.fd, req.data() + s.sent, req.size() - s.sent, MSG_NOSIGNAL);
         if (n > 0) {
@@ -363,7 +430,20 @@ void Checker::Impl::do_send(Slot& s) noexcept {
 void Checker::Impl::do_recv(Slot& s) noexcept {
     bool eof = false;
     int err = 0;
-    while (s.rx_len < s.rx_cap) {
+    while (s.ssl != nullptr && s.rx_len < s.rx_cap) {
+        const int n = SSL_read(s.ssl, s.rx + s.rx_len, static_cast<int>(s.rx_cap - s.rx_len));
+        if (n > 0) {
+            s.rx_len += static_cast<std::size_t>(n);
+            continue;
+        }
+        const int e = SSL_get_error(s.ssl, n);
+        if (e == SSL_ERROR_ZERO_RETURN) eof = true;
+        else if (e == SSL_ERROR_WANT_WRITE) watch(s, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+        else if (e != SSL_ERROR_WANT_READ) err = e == SSL_ERROR_SYSCALL && errno != 0 ? errno : EPROTO;
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) ERR_clear_error();
+        break;
+    }
+    while (s.ssl == nullptr && s.rx_len < s.rx_cap) {
         const ssize_t n = ::recv(s.fd, s.rx + s.rx_len, s.rx_cap - s.rx_len, 0);
         if (n > 0) {
             s.rx_len += static_cast<std::size_t>(n);
@@ -389,6 +469,11 @@ void Checker::Impl::do_recv(Slot& s) noexcept {
 }
 
 void Checker::Impl::close_fd(Slot& s) noexcept {
+    if (s.ssl != nullptr) {   // no close_notify: the reset below ends the connection anyway
+        SSL_free(s.ssl);
+        s.ssl = nullptr;
+        ERR_clear_error();
+    }
     if (s.fd < 0) return;
     // Reset rather than FIN (HAProxy's default for checks): no TIME_WAIT left behind.
     const linger lg{1, 0};

@@ -18,12 +18,13 @@
 #include "core/sock_addr.hh"
 #include "core/timer_wheel.hh"
 #include "health/check_log.hh"
+#include "health/check_tls.hh"
 #include "health/checker.hh"
 #include "health/http_check.hh"
 
 namespace skjold::health {
 
-enum class Phase : std::uint8_t { idle, connecting, sending, receiving };
+enum class Phase : std::uint8_t { idle, connecting, handshaking, sending, receiving };
 
 // One checked server. Identity fields are set before the thread starts.
 // The TimerNode is either the next check's start (idle) or the running check's deadline.
@@ -33,6 +34,8 @@ struct Slot : core::TimerNode {
     const conf::Proxy* proxy = nullptr;
     const conf::Server* server = nullptr;
     const HttpCheck* http = nullptr;   // null: TCP connect check
+    CheckTls* tls = nullptr;           // checks over TLS (check_tls.hh); null: plain
+    SSL* ssl = nullptr;                // the running check's TLS connection
     core::SockAddr target{};
     conf::Millis connect_bound = 0;    // connecting may take this long
     conf::Millis check_timeout = conf::kUnset;   // once connected (timeout check), else inter caps all
@@ -63,6 +66,7 @@ struct Checker::Impl {
     ServerStateTable& table;
     Options opt;
     std::vector<std::unique_ptr<HttpCheck>> http_checks;   // by proxy index; null: none
+    std::vector<std::unique_ptr<CheckTls>> tls_checks;     // one per slot checked over TLS
     std::unique_ptr<Slot[]> slots;   // atomics inside: not movable, so no vector
     std::size_t nslots = 0;
     std::unique_ptr<RampNode[]> ramps;
@@ -97,6 +101,9 @@ struct Checker::Impl {
     void on_io(Slot& s, std::uint32_t events) noexcept;
     void start_check(Slot& s, std::uint64_t now) noexcept;
     void on_connected(Slot& s) noexcept;
+    void do_handshake(Slot& s) noexcept;
+    // A TLS call wants the socket readable or writable: wait for it. False: another error.
+    bool tls_wait(Slot& s, int ssl_error) noexcept;
     void do_send(Slot& s) noexcept;
     void do_recv(Slot& s) noexcept;
     bool watch(Slot& s, std::uint32_t events) noexcept;

@@ -5,44 +5,14 @@
 #include <cstring>
 #include <time.h>
 
+#include "proxy/log_out.hh"
 #include "proxy/log_ring.hh"
 
 namespace skjold::proxy {
 
 namespace {
 
-constexpr const char* kMonths[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-// Appends to the caller's buffer and silently stops at its end (a long line is cut, as HAProxy
-// cuts at the target's `len`).
-struct Out {
-    char* p;
-    std::size_t cap;
-    std::size_t n = 0;
-
-    void ch(char c) noexcept {
-        if (n < cap) p[n++] = c;
-    }
-    void str(std::string_view s) noexcept {
-        std::size_t k = s.size() < cap - n ? s.size() : cap - n;
-        std::memcpy(p + n, s.data(), k);
-        n += k;
-    }
-    void num(std::int64_t v) noexcept {
-        char b[24];
-        auto r = std::to_chars(b, b + sizeof b, v);
-        str(std::string_view(b, static_cast<std::size_t>(r.ptr - b)));
-    }
-    void unum(std::uint64_t v) noexcept {
-        char b[24];
-        auto r = std::to_chars(b, b + sizeof b, v);
-        str(std::string_view(b, static_cast<std::size_t>(r.ptr - b)));
-    }
-    void plus_if(bool b) noexcept {
-        if (b) ch('+');
-    }
-};
+using Out = LogOut;
 
 void put_client(Out& o, const AccessLogFields& f) noexcept {
     switch (f.client_kind) {
@@ -155,7 +125,7 @@ std::size_t format_log_date(std::int64_t time_us, char* buf, std::size_t cap) no
     };
     two(0, tm.tm_mday);
     buf[2] = '/';
-    std::memcpy(buf + 3, kMonths[tm.tm_mon % 12], 3);
+    std::memcpy(buf + 3, kLogMonths[tm.tm_mon % 12], 3);
     buf[6] = '/';
     int year = tm.tm_year + 1900;
     two(7, year / 100);

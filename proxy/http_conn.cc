@@ -25,7 +25,7 @@ constexpr std::uint32_t kIdleSlack = 16;
 }  // namespace
 
 std::uint64_t HttpEngine::conn_udata(const ServerConn& c, std::uint8_t op) const noexcept {
-    return core::UserData::pack(op, c.slot, conns_.gen(c.slot));
+    return rt_.pack(op, c.slot, conns_.gen(c.slot));
 }
 
 ServerConn* HttpEngine::conn_of(HttpSession& h) noexcept {
@@ -45,9 +45,15 @@ ServerConn* HttpEngine::new_conn(TcpSession& s, int backend, int server) noexcep
     if (slot == core::Slab<ServerConn>::kNone) return nullptr;
     ServerConn& c = conns_[slot];
     c = ServerConn{};
+    rt_.tag(c.timer);
     c.slot = slot;
     c.backend = backend;
     c.server = server;
+    c.tls.ctx = server_tls_context(backend, server);   // `server ... ssl`: TLS after the connect
+    if (c.tls.ctx == nullptr && rt_.snap_.proxies[backend].servers[server].opt.ssl) {
+        conns_.release(slot);   // never plaintext to a server that expects TLS (no contexts built)
+        return nullptr;
+    }
     c.addr = rt_.snap_.proxies[backend].servers[server].addr;
     // No port on the server line: the port the client connected to.
     if (c.addr.port() == 0 && know_address(s, false)) c.addr.set_port(s.dst_port);
@@ -90,6 +96,10 @@ void HttpEngine::on_connected(ServerConn& c, int res) noexcept {
         close_conn(c);
         return;
     }
+    if (res == 0 && c.tls.active()) {
+        start_conn_tls(c);   // observed and ready once the handshake is done (http_conn_tls.cc)
+        return;
+    }
     // Passive health (`observe layer4`), after the owner checks: a cancel caused by a client
     // abort is not the server's fault.
     observe(c.backend, c.server,
@@ -97,13 +107,7 @@ void HttpEngine::on_connected(ServerConn& c, int res) noexcept {
             : res == -ECANCELED   ? health::ObserveEvent::l4_timeout
                                   : health::ObserveEvent::l4_error);
     if (res == 0) {
-        c.state = ConnState::busy;
-        arm_conn_recv(c);
-        h->t_connected = rt_.worker_->now();
-        auto& be = rt_.stats_.proxies[c.backend];
-        be.ctime_sum.add(h->t_connected - h->t_assigned);
-        be.ctime_n.add();
-        send_request(*s, *h, c);
+        conn_ready(c, *s, *h);
         return;
     }
     rt_.stats_.servers[c.backend][c.server].conn_errors.add();
@@ -114,6 +118,17 @@ void HttpEngine::on_connected(ServerConn& c, int res) noexcept {
     h->conn = kNoSlot;
     close_conn(c);
     connect_failed(*s, *h);
+}
+
+// Connected (and, with `ssl`, the handshake done): the request goes out.
+void HttpEngine::conn_ready(ServerConn& c, TcpSession& s, HttpSession& h) noexcept {
+    c.state = ConnState::busy;
+    arm_conn_recv(c);
+    h.t_connected = rt_.worker_->now();
+    auto& be = rt_.stats_.proxies[c.backend];
+    be.ctime_sum.add(h.t_connected - h.t_assigned);
+    be.ctime_n.add();
+    send_request(s, h, c);
 }
 
 // As tcp mode: retries to the same server after min(timeout connect, 1 s); with
@@ -144,7 +159,9 @@ void HttpEngine::connect_failed(TcpSession& s, HttpSession& h) noexcept {
 }
 
 void HttpEngine::arm_conn_recv(ServerConn& c) noexcept {
-    if (c.recv_armed || c.eof || c.failed || c.fd < 0 || c.in.bytes >= kLowWater) return;
+    if (c.tls.active() && !c.tls.handshaking && c.tls.backlog() && c.in.bytes < kLowWater && c.state == ConnState::busy)
+        conn_borrow(c);   // decrypted data held back (backpressure): delivered on the borrow's completion
+    if (c.recv_armed || c.eof || c.failed || c.fd < 0 || c.in.bytes + c.tls.held() >= kLowWater || c.tls.eof) return;
     io_uring_sqe* sqe = rt_.worker_->ring().sqe();
     io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -176,10 +193,15 @@ void HttpEngine::on_conn_recv(ServerConn& c, const io_uring_cqe& cqe) noexcept {
         auto bid = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         br.taken();
         if (cqe.res <= 0 || c.state == ConnState::closing) br.recycle(bid);
+        else if (c.tls.active()) c.tls.on_cipher(br, bid, static_cast<std::uint32_t>(cqe.res));
         else c.in.push(br, bid, static_cast<std::uint32_t>(cqe.res));
     }
     if (c.state == ConnState::closing) {
         release_conn_if_idle(c);
+        return;
+    }
+    if (c.tls.active()) {
+        on_conn_tls_recv(c, cqe, more);
         return;
     }
     TcpSession* s = nullptr;
@@ -216,6 +238,10 @@ void HttpEngine::on_conn_recv(ServerConn& c, const io_uring_cqe& cqe) noexcept {
 }
 
 void HttpEngine::conn_send(ServerConn& c, const char* data, std::uint32_t len) noexcept {
+    if (c.tls.active()) {
+        conn_tls_send(c, data, len);
+        return;
+    }
     io_uring_sqe* sqe = rt_.worker_->ring().sqe();
     io_uring_prep_send(sqe, c.fd, data, len, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, conn_udata(c, kOpConnSend));
@@ -224,6 +250,10 @@ void HttpEngine::conn_send(ServerConn& c, const char* data, std::uint32_t len) n
 }
 
 void HttpEngine::on_conn_sent(ServerConn& c, int res) noexcept {
+    if (c.tls.active()) {
+        on_conn_tls_sent(c, res);
+        return;
+    }
     --c.inflight;
     c.send_inflight = false;
     if (c.state == ConnState::closing) {
@@ -253,6 +283,7 @@ void HttpEngine::on_conn_completion(std::uint8_t op, std::uint32_t slot, std::ui
     case kOpConnConnect: on_connected(c, cqe.res); break;
     case kOpConnRecv: on_conn_recv(c, cqe); break;
     case kOpConnSend: on_conn_sent(c, cqe.res); break;
+    case kOpConnBorrow: on_conn_borrowed(c, cqe); break;
     case kOpConnCancel:
         --c.inflight;
         if (c.state == ConnState::closing) {
@@ -268,7 +299,11 @@ void HttpEngine::on_conn_completion(std::uint8_t op, std::uint32_t slot, std::ui
 }
 
 void HttpEngine::on_conn_timer(ServerConn& c) noexcept {
-    if (c.state == ConnState::connecting) {
+    if (c.state == ConnState::connecting && c.tls.handshaking) {
+        // timeout connect ran out during the TLS handshake: a connect timeout all the same.
+        rt_.stats_.proxies[c.backend].timeouts.add();
+        conn_tls_failed(c, "timeout during the handshake", health::ObserveEvent::l4_timeout);
+    } else if (c.state == ConnState::connecting) {
         // timeout connect: cancel the connect; its completion (-ECANCELED) retries or gives up.
         rt_.stats_.proxies[c.backend].timeouts.add();
         io_uring_sqe* sqe = rt_.worker_->ring().sqe();
@@ -288,9 +323,13 @@ void HttpEngine::pool_conn(ServerConn& c) noexcept {
     // More idle connections than client sessions could never all be used at once: beyond that
     // (plus some slack) a connection is closed instead of kept, so single-request clients under
     // http-reuse safe do not pile up idle descriptors for pool-purge-delay.
-    if (stopping_ || idle_total_ >= sessions_.in_use() + kIdleSlack) {
+    if (stopping_ || idle_total_ >= sessions_.in_use() + kIdleSlack || (c.tls.active() && c.tls.backlog())) {
         close_conn(c);
         return;
+    }
+    if (c.tls.active()) {   // an idle connection holds no buffer
+        c.tls.release_spare(rt_.worker_->buffers());
+        c.tls.conn.trim();
     }
     ++idle_total_;
     c.state = ConnState::pooled;
@@ -306,7 +345,7 @@ void HttpEngine::pool_conn(ServerConn& c) noexcept {
 ServerConn* HttpEngine::take_idle(int backend, int server, bool proven_only) noexcept {
     for (std::uint32_t i = idle_head(backend, server); i != kNoSlot; i = conns_[i].next) {
         ServerConn& c = conns_[i];
-        if (c.eof || c.failed || !c.in.empty()) continue;
+        if (c.eof || c.failed || !c.in.empty() || (c.tls.active() && c.tls.backlog())) continue;
         if (proven_only && c.uses < 2) continue;
         unlink_idle(c);
         rt_.worker_->timers().cancel(c.timer.node);
@@ -348,6 +387,7 @@ void HttpEngine::close_conn(ServerConn& c) noexcept {
 void HttpEngine::release_conn_if_idle(ServerConn& c) noexcept {
     if (c.inflight != 0 || c.state != ConnState::closing) return;
     c.in.clear(rt_.worker_->buffers());
+    c.tls.release(rt_.worker_->buffers());   // the TLS connection and its buffers (nothing if plain)
     if (c.fd >= 0) ::close(c.fd);
     c.fd = -1;
     c.state = ConnState::free;
@@ -359,7 +399,9 @@ void HttpEngine::after_batch() noexcept {
     for (std::uint32_t slot : starved_conns_) {
         ServerConn& c = conns_[slot];
         if (c.state == ConnState::free || c.state == ConnState::closing || !c.starved) continue;
+        c.starved = false;
         arm_conn_recv(c);
+        if (c.tls.active() && !c.tls.handshaking && c.tls.backlog() && c.state == ConnState::busy) conn_tls_input(c);
     }
     starved_conns_.clear();
 }

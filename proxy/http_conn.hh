@@ -10,6 +10,7 @@
 #include "core/buffer_ring.hh"
 #include "core/sock_addr.hh"
 #include "proxy/tcp_session.hh"
+#include "proxy/tls_stream.hh"
 
 namespace skjold::proxy {
 
@@ -41,6 +42,7 @@ struct ServerConn {
     TaggedTimer timer{{}, TimerOwner::server_conn};   // connect timeout, then idle purge
     std::uint32_t prev = kNoSlot, next = kNoSlot;     // idle pool list (pooled only)
     core::SockAddr addr{};               // the connect SQE points here
+    TlsStream tls;                       // `server ... ssl` (tls.active()): `in` holds the plaintext
 };
 
 }  // namespace skjold::proxy

@@ -180,6 +180,9 @@ int HttpParser::on_headers_complete() noexcept {
     const int bad = type_ == Type::request ? 400 : 502;
     if (p_.http_major != 1 || p_.http_minor > 1) return reject(bad, "unsupported HTTP version");
     msg_->set_version(p_.http_minor == 0 ? 10 : 11);
+    // llhttp takes "HTTP/1.1 2 X" as status 2: not three digits (HAProxy refuses it), and a
+    // status under 100 would otherwise pass for an interim response.
+    if (type_ == Type::response && (p_.status_code < 100 || p_.status_code > 999)) return reject(502, "invalid status code");
     if (type_ == Type::response) msg_->set_status(p_.status_code);
     const bool has_te = (p_.flags & F_TRANSFER_ENCODING) != 0;
     const bool has_cl = (p_.flags & F_CONTENT_LENGTH) != 0;

@@ -63,6 +63,11 @@ void HttpEngine::pump_response(TcpSession& s, HttpSession& h, ServerConn& c) noe
                 if (!c.failed && h.res_parser.finish().event == HttpParser::Event::message_done) {
                     h.res_parsed = true;   // until-close body: the close ends it
                     h.conn_reusable = false;
+                } else if (h.res_fwd > 0 || h.to_client.pending() || h.client_send_inflight) {
+                    // A server that resets (or closes) mid-body: what it sent before still goes to
+                    // the client (the head at least), then the client connection closes (SD), as
+                    // HAProxy does. The send completion pumps again and ends here once flushed.
+                    return;
                 } else {
                     rt_.stats_.proxies[s.backend].srv_abrt.add();
                     rt_.stats_.servers[s.backend][s.server].srv_abrt.add();
@@ -112,7 +117,8 @@ void HttpEngine::on_response_head(TcpSession& s, HttpSession& h, ServerConn& c) 
     }
     h.t_res_head = rt_.worker_->now();
     if (status == 101) {
-        if (!h.upgrade_req) {
+        // The tunnel relays raw sockets: not over a TLS server connection (not supported yet).
+        if (!h.upgrade_req || c.tls.active()) {
             c.failed = true;
             rt_.stats_.proxies[s.backend].failed_resp.add();
             reply_error(s, h, 502, TermCause::proxy, TermPhase::headers);
@@ -136,6 +142,9 @@ void HttpEngine::on_response_head(TcpSession& s, HttpSession& h, ServerConn& c) 
     }
     // The client side: a body that ends with the close cannot be delimited on a kept connection.
     if (until_close) h.client_close = true;
+    // Stopping, or a reload retired this generation: the client is told to reconnect (to the
+    // new one), so its next request does not meet a closed connection.
+    if (rt_.stopping_ || stopping_) h.client_close = true;
     bool ok = true;
     if (h.client_close) ok = h.res.add_header("Connection", "close");
     else if (h.req.version() == 10) ok = h.res.add_header("Connection", "keep-alive");
@@ -252,13 +261,20 @@ void HttpEngine::finish_transaction(TcpSession& s, HttpSession& h) noexcept {
     if (!h.req_parsed && !h.client_close) skip_request_rest(s, h);
     // A request whose end was never found leaves the connection out of step.
     if (!h.req_parsed) h.client_close = true;
-    if (h.client_close || rt_.stopping_ || stopping_ || s.c2s.eof) {
+    // Stopping: the connection ends with this response. A generation retired by a reload
+    // instead keeps a connection whose response did not say close: the client may already be
+    // sending its next request, which is answered (with Connection: close) rather than lost.
+    const bool ending = (rt_.stopping_ || stopping_) && !graceful_idle_;
+    if (h.client_close || ending || s.c2s.eof) {
         reset_transaction(h);
         close_client(s, h);
         return;
     }
     reset_transaction(h);
     h.phase = HttpPhase::idle;
+    // TLS: an idle keep-alive connection keeps no output buffer (OpenSSL releases its own
+    // record buffers too: SSL_MODE_RELEASE_BUFFERS).
+    if (s.tls != nullptr) s.tls->trim();
     h.t_idle = rt_.worker_->now();
     arm_timer(s, h);
     maybe_rearm_client(s);

@@ -172,6 +172,7 @@ RuleVerdict run_http_request_rules(const conf::Proxy& px, HttpMessage& req, Fetc
         case A::deny: return deny(px, r, req, out, cap);
         case A::return_: return do_return(px, r, req, out, cap);
         case A::redirect: return redirect(px, r, req, ctx, out, cap);
+        case A::use_service: return RuleVerdict{RuleVerdict::Kind::service, 200, 0, connection_reply(&req, px).close};
         case A::set_header:
         case A::add_header:
         case A::del_header:

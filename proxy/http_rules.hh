@@ -19,7 +19,9 @@ inline constexpr std::size_t kMaxRenderedValue = 16384;
 
 // What the http-request rules decided.
 struct RuleVerdict {
-    enum class Kind : std::uint8_t { cont, deny, respond, rewrite_failed } kind = Kind::cont;
+    // service: `http-request use-service prometheus-exporter` matched; nothing is written to
+    // `out`, the session answers with the exporter's page (proxy/prometheus_exporter.hh).
+    enum class Kind : std::uint8_t { cont, deny, respond, rewrite_failed, service } kind = Kind::cont;
     int status = 0;          // deny status / return status / redirect code (for the log); 500 when
                              // rewrite_failed (HAProxy answers a failed request rewrite with 500)
     std::size_t out_len = 0; // deny/respond: a complete HTTP response (head + body) written to `out`;

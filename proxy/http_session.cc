@@ -11,6 +11,7 @@
 #include "proxy/http_errors.hh"
 #include "proxy/http_hop.hh"
 #include "proxy/http_rules.hh"
+#include "proxy/prometheus_exporter.hh"
 #include "proxy/proxy_protocol.hh"
 #include "proxy/session_fetch.hh"
 #include "proxy/worker_runtime.hh"
@@ -330,6 +331,10 @@ bool HttpEngine::run_request_rules(TcpSession& s, HttpSession& h, const conf::Pr
         h.term_cause = TermCause::local;
         h.term_phase = TermPhase::request;
         break;
+    case RuleVerdict::Kind::service:
+        fc.intercepted.add();
+        serve_prometheus(s, h, px);
+        return false;
     }
     std::swap(h.to_client, h.to_server);
     reply_local(s, h, v.out_len, v.close || v.out_len == 0, v.status);
@@ -384,7 +389,14 @@ void HttpEngine::assign_server(TcpSession& s, HttpSession& h, int avoid) noexcep
     const auto& be = rt_.snap_.proxies[s.backend];
     Balancer& bal = *rt_.balancers_[s.backend];
     if (be.balance == conf::Balance::source) know_address(s, true);
-    int srv = bal.pick(s.src, avoid);
+    // Server maxconn: behind sessions already waiting, or when every usable server is full,
+    // the request waits in the backend queue (worker_queue.cc) for a slot or timeout queue.
+    int srv = rt_.queue_waiting(s.backend) ? -1 : bal.pick(s.src, avoid);
+    if (srv < 0 && bal.candidates() > 0) {
+        h.phase = HttpPhase::connecting;
+        rt_.enqueue(s);
+        return;
+    }
     if (srv < 0) {
         rt_.stats_.proxies[s.backend].no_server.add();
         SKJOLD_LOG(debug, "backend {}: no server available", be.name);
@@ -393,6 +405,7 @@ void HttpEngine::assign_server(TcpSession& s, HttpSession& h, int avoid) noexcep
     }
     rt_.stats_.proxies[s.backend].lbtot.add();
     rt_.stats_.servers[s.backend][srv].lbtot.add();
+    rt_.note_queue_time(s.backend, srv, 0);
     use_server(s, h, srv, false);
 }
 
@@ -608,6 +621,11 @@ void HttpEngine::kick_client_send(TcpSession& s, HttpSession& h) noexcept {
     } else {
         return;
     }
+    if (s.tls != nullptr) {   // TLS: encrypted first; completes in on_client_sent (tls_front.cc)
+        h.client_send_inflight = true;
+        rt_.tls_send(s, data, len);
+        return;
+    }
     io_uring_sqe* sqe = rt_.worker_->ring().sqe();
     io_uring_prep_send(sqe, s.cfd, data, len, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, rt_.udata(s, kOpSendClient));
@@ -656,6 +674,7 @@ bool HttpEngine::acquire_out(Outbound& o) noexcept {
 }
 
 void HttpEngine::release_out(Outbound& o) noexcept {
+    if (o.page >= 0 && prom_) prom_->release(o.page);
     blocks_.release(o.block);
     o = Outbound{};
 }
@@ -687,7 +706,7 @@ void HttpEngine::reply_error(TcpSession& s, HttpSession& h, int status, TermCaus
 }
 
 void HttpEngine::reply_local(TcpSession& s, HttpSession& h, std::size_t len, bool close, int status) noexcept {
-    h.to_client.data = h.to_client.block;
+    if (h.to_client.page < 0) h.to_client.data = h.to_client.block;   // a Prometheus page brings its own bytes
     h.to_client.len = static_cast<std::uint32_t>(len);
     h.to_client.off = 0;
     h.status = status;
@@ -700,6 +719,40 @@ void HttpEngine::reply_local(TcpSession& s, HttpSession& h, std::size_t len, boo
     h.phase = HttpPhase::local_reply;
     arm_timer(s, h);
     kick_client_send(s, h);
+}
+
+// The exporter's page is the answer; it lives in the exporter's buffer (not a pool block) and
+// goes out through the same send path as any local reply, in as many sends as the socket takes.
+void HttpEngine::serve_prometheus(TcpSession& s, HttpSession& h, const conf::Proxy& px) noexcept {
+    PromScope scope;
+    std::string_view uri = h.req.uri();
+    std::size_t q = uri.find('?');
+    if (!parse_prom_query(q == std::string_view::npos ? std::string_view{} : uri.substr(q + 1), scope)) {
+        reply_error(s, h, 400, TermCause::local, TermPhase::request);
+        return;
+    }
+    if (!prom_) {
+        try {
+            prom_ = std::make_unique<PrometheusExporter>(rt_.shared_);
+        } catch (const std::bad_alloc&) {
+            rt_.stats_.proxies[s.frontend].internal_errors.add();
+            reply_error(s, h, 503, TermCause::resource, TermPhase::request);
+            return;
+        }
+    }
+    ConnReply conn = connection_reply(&h.req, px);
+    PrometheusExporter::Page page = prom_->render(rt_.shared_.stats_view.load(std::memory_order_acquire), scope, conn.header, h.head_req, rt_.stopping_, core::monotonic_ms());
+    if (page.id < 0) {   // every page buffer is being sent (or no memory): HAProxy would queue
+        rt_.stats_.proxies[s.frontend].internal_errors.add();
+        reply_error(s, h, 503, TermCause::resource, TermPhase::request);
+        return;
+    }
+    h.term_cause = TermCause::local;
+    h.term_phase = TermPhase::request;
+    std::swap(h.to_client, h.to_server);   // the block acquired for the request goes back with it
+    h.to_client.page = page.id;
+    h.to_client.data = page.data;
+    reply_local(s, h, page.len, conn.close, 200);   // a request body is skipped, as after `return`
 }
 
 }  // namespace skjold::proxy

@@ -38,6 +38,7 @@
 namespace skjold::proxy {
 
 class WorkerRuntime;
+class PrometheusExporter;
 
 // Room kept free in a head block for rewrites (HAProxy's tune.maxrewrite default): a head may
 // use the rest of tune.bufsize.
@@ -52,6 +53,7 @@ struct Outbound {
     char* block = nullptr;          // pool block to release once sent (null: `data` is not ours)
     const char* data = nullptr;
     std::uint32_t len = 0, off = 0;
+    int page = -1;                  // a Prometheus page `data` points into, released with it
     bool pending() const noexcept { return off < len; }
 };
 
@@ -139,9 +141,18 @@ public:
     void release(TcpSession& s) noexcept;
     void on_conn_completion(std::uint8_t op, std::uint32_t slot, std::uint32_t gen, const io_uring_cqe& cqe) noexcept;
     void on_conn_timer(ServerConn& c) noexcept;
+    // The backend queue (worker_queue.cc): a waiting transaction got `server`, or the queue gave
+    // up on it (timeout queue, or no usable server left): 503.
+    void serve_queued(TcpSession& s, int server) noexcept;
+    void queue_failed(TcpSession& s, bool timed_out) noexcept;
     void after_batch() noexcept;
     // Graceful stop: idle connections close, busy ones close after their response.
-    void stop() noexcept;
+    // Stop: pooled server connections close; busy sessions finish their transaction. Idle
+    // keep-alive clients close now, or with graceful_idle (a reload retiring this generation)
+    // after kRetireIdleGraceMs, so a request already on its way is still answered (with
+    // Connection: close) instead of meeting a closed connection.
+    void stop(bool graceful_idle) noexcept;
+    static constexpr std::uint64_t kRetireIdleGraceMs = 1000;
     bool idle() const noexcept { return conns_.in_use() == 0; }
     std::uint32_t sessions() const noexcept { return sessions_.in_use(); }
 
@@ -172,6 +183,8 @@ private:
     void kick_client_send(TcpSession& s, HttpSession& h) noexcept;
     void reply_error(TcpSession& s, HttpSession& h, int status, TermCause cause, TermPhase phase) noexcept;
     void reply_local(TcpSession& s, HttpSession& h, std::size_t len, bool close, int status) noexcept;
+    // `http-request use-service prometheus-exporter` of `px` matched: answer with the page.
+    void serve_prometheus(TcpSession& s, HttpSession& h, const conf::Proxy& px) noexcept;
     void arm_timer(TcpSession& s, HttpSession& h) noexcept;
     void close_client(TcpSession& s, HttpSession& h) noexcept;
     void abort(TcpSession& s, HttpSession& h, TermCause cause, TermPhase phase) noexcept;
@@ -210,6 +223,20 @@ private:
     void release_conn_if_idle(ServerConn& c) noexcept;
     void cancel_conn_recv(ServerConn& c) noexcept;
     std::uint64_t conn_udata(const ServerConn& c, std::uint8_t op) const noexcept;
+    void conn_ready(ServerConn& c, TcpSession& s, HttpSession& h) noexcept;
+
+    // http_conn_tls.cc: TLS to servers (`server ... ssl`)
+    TlsClientContext* server_tls_context(int backend, int server) noexcept;
+    void start_conn_tls(ServerConn& c) noexcept;
+    void drive_conn_handshake(ServerConn& c) noexcept;
+    void conn_tls_failed(ServerConn& c, const char* why, health::ObserveEvent ev) noexcept;
+    void on_conn_tls_recv(ServerConn& c, const io_uring_cqe& cqe, bool more) noexcept;
+    void conn_tls_input(ServerConn& c) noexcept;
+    void conn_tls_flush(ServerConn& c) noexcept;
+    void conn_tls_send(ServerConn& c, const char* data, std::uint32_t len) noexcept;
+    void on_conn_tls_sent(ServerConn& c, int res) noexcept;
+    void conn_borrow(ServerConn& c) noexcept;
+    void on_conn_borrowed(ServerConn& c, const io_uring_cqe& cqe) noexcept;
     std::uint32_t& idle_head(int backend, int server) noexcept;
 
     WorkerRuntime& rt_;
@@ -221,7 +248,9 @@ private:
     std::vector<std::uint32_t> starved_conns_;
     std::uint32_t idle_total_ = 0;   // connections in the idle pools
     bool stopping_ = false;
+    bool graceful_idle_ = false;   // stop(true): a reload retired this generation
     char log_line_[8192];   // %r rebuilt for the access log (the line is cut by the log ring anyway)
+    std::unique_ptr<PrometheusExporter> prom_;   // made at the first scrape on this worker
 };
 
 }  // namespace skjold::proxy

@@ -23,6 +23,8 @@ void HttpEngine::arm_timer(TcpSession& s, HttpSession& h) noexcept {
         } else {
             // HAProxy: http-keep-alive, else http-request, else client.
             t = to.http_keep_alive >= 0 ? to.http_keep_alive : (to.http_request >= 0 ? to.http_request : to.client);
+            // Retired by a reload: an idle client goes after a short grace (HttpEngine::stop).
+            if (stopping_ && graceful_idle_) t = min_set(t, static_cast<std::int64_t>(kRetireIdleGraceMs));
             base = h.t_idle;
         }
         break;
@@ -31,7 +33,10 @@ void HttpEngine::arm_timer(TcpSession& s, HttpSession& h) noexcept {
         base = h.requests == 0 ? h.t_accept : h.t_start;
         break;
     case HttpPhase::connecting:
-        if (h.conn == kNoSlot) {   // waiting before a retry on the same server
+        if (s.queue.queued) {      // waiting for a server slot (worker_queue.cc)
+            t = rt_.queue_timeout(s.backend);
+            base = s.queue.since;
+        } else if (h.conn == kNoSlot) {   // waiting before a retry on the same server
             t = min_set(rt_.snap_.proxies[s.backend].timeouts.connect, 1000);
             base = rt_.worker_->now();
         }
@@ -81,6 +86,11 @@ void HttpEngine::on_timer(TcpSession& s) noexcept {
         reply_error(s, h, 408, TermCause::client_timeout, TermPhase::request);
         return;
     case HttpPhase::connecting:
+        if (s.queue.queued) {      // timeout queue: 503, termination state sQ
+            rt_.dequeue(s);
+            queue_failed(s, true);
+            return;
+        }
         if (h.conn == kNoSlot) use_server(s, h, h.retry_server, true);   // the retry delay is over
         return;
     case HttpPhase::exchange: {
@@ -140,7 +150,7 @@ void HttpEngine::close_client(TcpSession& s, HttpSession& h) noexcept {
         return;
     }
     h.phase = HttpPhase::draining;
-    ::shutdown(s.cfd, SHUT_WR);
+    rt_.shutdown_client_write(s);   // TLS: after a close_notify
     s.c2s.q.clear(rt_.worker_->buffers());
     arm_timer(s, h);
     maybe_rearm_client(s);
@@ -190,8 +200,9 @@ void HttpEngine::release(TcpSession& s) noexcept {
     s.http = kNoSlot;
 }
 
-void HttpEngine::stop() noexcept {
+void HttpEngine::stop(bool graceful_idle) noexcept {
     stopping_ = true;
+    graceful_idle_ = graceful_idle;
     // Pooled connections close now; private ones with their session.
     conns_.for_each_live([&](std::uint32_t, ServerConn& c) {
         if (c.state == ConnState::pooled) close_conn(c);
@@ -200,8 +211,11 @@ void HttpEngine::stop() noexcept {
     sessions_.for_each_live([&](std::uint32_t, HttpSession& h) {
         TcpSession& s = ts(h);
         if (s.aborting) return;
-        if (h.phase == HttpPhase::idle && s.c2s.q.empty()) rt_.abort_session(s);
-        else if (h.phase == HttpPhase::draining) arm_timer(s, h);
+        if (h.phase == HttpPhase::idle && s.c2s.q.empty()) {
+            if (!graceful_idle) rt_.abort_session(s);
+            else if (h.requests != 0)   // a new connection keeps its timeout http-request
+                rt_.worker_->timers().arm(s.timer.node, rt_.worker_->now() + kRetireIdleGraceMs);
+        } else if (h.phase == HttpPhase::draining) arm_timer(s, h);
     });
 }
 

@@ -44,7 +44,27 @@ core::Result<int> bind_one(const core::SockAddr& addr, int backlog, bool reusepo
 }  // namespace
 
 core::Result<std::vector<ListenerSpec>> open_listeners(const conf::Snapshot& snap, unsigned nworkers) {
+    std::vector<ListenerSpec> none;
+    return reuse_listeners(snap, nworkers, none);
+}
+
+core::Result<std::vector<ListenerSpec>> reuse_listeners(const conf::Snapshot& snap, unsigned nworkers,
+                                                        const std::vector<ListenerSpec>& old) {
     std::vector<ListenerSpec> out;
+    std::vector<bool> taken(old.size(), false);
+    // On failure only what this call bound is closed: the sockets of `old` stay with it.
+    auto fail_with = [&](core::Error e) -> core::Result<std::vector<ListenerSpec>> {
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            bool reused = false;
+            for (std::size_t j = 0; j < old.size() && !reused; ++j)
+                reused = !old[j].fds.empty() && !out[i].fds.empty() && old[j].fds.front() == out[i].fds.front();
+            if (!reused) {
+                std::vector<ListenerSpec> one{out[i]};
+                close_listeners(one);
+            }
+        }
+        return core::Unexpected{e};
+    };
     for (std::size_t p = 0; p < snap.proxies.size(); ++p) {
         const auto& px = snap.proxies[p];
         if (!px.is_frontend || px.disabled) continue;
@@ -57,15 +77,27 @@ core::Result<std::vector<ListenerSpec>> open_listeners(const conf::Snapshot& sna
                 ls.bind = static_cast<int>(b);
                 ls.bind_name = bind.name;
                 ls.addr = a;
+                ls.configured = a;
+                // Reload: the same address keeps its sockets (and the connections in their
+                // backlog); a bind on port 0 that stays keeps the port it got.
+                std::size_t same = old.size();
+                for (std::size_t j = 0; j < old.size() && same == old.size(); ++j)
+                    if (!taken[j] && old[j].configured == a && old[j].fds.size() == nworkers) same = j;
+                if (same < old.size()) {
+                    taken[same] = true;
+                    ls.addr = old[same].addr;
+                    ls.fds = old[same].fds;
+                    out.push_back(std::move(ls));
+                    continue;
+                }
                 unsigned n = a.is_unix() ? 1 : nworkers;
                 for (unsigned w = 0; w < n; ++w) {
                     auto fd = bind_one(ls.addr, backlog, !a.is_unix());
                     if (!fd) {
                         for (int f : ls.fds) ::close(f);
-                        close_listeners(out);
                         auto e = fd.error();
                         e.detail = bind.loc.str() + ": cannot bind " + a.to_string() + " for proxy '" + px.name + "'";
-                        return core::Unexpected{e};
+                        return fail_with(e);
                     }
                     if (w == 0 && !a.is_unix() && a.port() == 0) {
                         // Port 0: the kernel chose; the other workers' sockets join that port.

@@ -17,12 +17,19 @@ struct ListenerSpec {
     int bind = -1;                   // index into Proxy::binds
     std::string bind_name;
     core::SockAddr addr;             // as bound (port resolved)
+    core::SockAddr configured;       // as written (port 0 stays 0): what a reload matches on
     std::vector<int> fds;            // one per worker (the same fd repeated for unix sockets)
 };
 
 // Binds every address of every frontend bind. On failure closes what it opened and says
 // "FILE:LINE: cannot bind ADDR: reason".
 core::Result<std::vector<ListenerSpec>> open_listeners(const conf::Snapshot& snap, unsigned nworkers);
+// Reload: the same, except that an address `old` already has (same address as written, port 0
+// included, same number of workers) keeps old's sockets (fds copied, not duplicated) and
+// bound address; the others are bound anew. On
+// failure only the newly bound sockets are closed.
+core::Result<std::vector<ListenerSpec>> reuse_listeners(const conf::Snapshot& snap, unsigned nworkers,
+                                                        const std::vector<ListenerSpec>& old);
 void close_listeners(std::vector<ListenerSpec>& ls) noexcept;
 
 // "<proxy> <bind-name or -> <address>" lines, written to PATH.tmp then renamed to PATH.

@@ -9,40 +9,14 @@
 #include <unistd.h>
 
 #include "proxy/access_log.hh"
+#include "proxy/log_out.hh"
 
 namespace skjold::proxy {
 
 namespace {
 
-constexpr const char* kMonths[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 constexpr std::size_t kMaxFrame = 65535 + 1;   // `len` is at most 65535, then '\n'
-
-// Appends up to a limit (the target's `len`); what does not fit is cut.
-struct Out {
-    char* p;
-    std::size_t cap;
-    std::size_t n = 0;
-    void ch(char c) noexcept {
-        if (n < cap) p[n++] = c;
-    }
-    void str(std::string_view s) noexcept {
-        std::size_t k = std::min(s.size(), cap - n);
-        std::memcpy(p + n, s.data(), k);
-        n += k;
-    }
-    void num(long v) noexcept {
-        char b[24];
-        auto r = std::to_chars(b, b + sizeof b, v);
-        str(std::string_view(b, static_cast<std::size_t>(r.ptr - b)));
-    }
-    void pad(long v, int width, char fill) noexcept {   // v >= 0
-        char b[24];
-        auto r = std::to_chars(b, b + sizeof b, v);
-        for (int i = static_cast<int>(r.ptr - b); i < width; ++i) ch(fill);
-        str(std::string_view(b, static_cast<std::size_t>(r.ptr - b)));
-    }
-};
+using Out = LogOut;
 
 void put_pri(Out& o, const conf::LogTarget& t, int level) noexcept {
     o.ch('<');
@@ -52,7 +26,7 @@ void put_pri(Out& o, const conf::LogTarget& t, int level) noexcept {
 
 // "Nov 22 04:05:06 " (RFC 3164 TIMESTAMP: the day is space-padded)
 void put_3164_time(Out& o, const std::tm& tm) noexcept {
-    o.str(kMonths[tm.tm_mon % 12]);
+    o.str(kLogMonths[tm.tm_mon % 12]);
     o.ch(' ');
     o.pad(tm.tm_mday, 2, ' ');
     o.ch(' ');

@@ -32,7 +32,8 @@ constexpr const char* kUsage =
     "  --keywords         list every configuration keyword skjold knows, with its section and synopsis\n"
     "  --help             this text\n"
     "\n"
-    "Signals: SIGTERM/SIGINT stop gracefully (bounded by hard-stop-after). See skjold(8), skjold.cfg(5).\n";
+    "Signals: SIGTERM/SIGINT stop gracefully (bounded by hard-stop-after); SIGHUP reloads the\n"
+    "configuration (kept when invalid). See skjold(8), skjold.cfg(5).\n";
 
 int usage_error(const char* msg) {
     std::fprintf(stderr, "skjold: %s\n%s", msg, kUsage);
@@ -92,13 +93,8 @@ int main(int argc, char** argv) {
     }
     if (files.empty()) return usage_error("no configuration file given (-f FILE)");
 
-    auto loaded = conf::load_files(files);
-    // Certificates and keys are read and checked here too, so `-c` gives the verdict a start
-    // (or a reload) would: a broken PEM is named with the FILE:LINE of its bind/server line.
-    if (loaded.errors.empty() && loaded.snapshot) {
-        auto tls = proxy::load_tls_config(*loaded.snapshot);
-        for (auto& e : tls.errors) loaded.errors.push_back(std::move(e));
-    }
+    // The same reading as a reload's, so `-c` gives the verdict a reload would.
+    auto loaded = proxy::load_configuration(files);
     for (const auto& w : loaded.warnings) std::fprintf(stderr, "[WARNING] %s\n", w.str().c_str());
     for (const auto& e : loaded.errors) std::fprintf(stderr, "[ALERT] %s\n", e.str().c_str());
     if (!loaded.errors.empty() || !loaded.snapshot) {

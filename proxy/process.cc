@@ -8,10 +8,13 @@
 #include <ctime>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <thread>
 #include <unistd.h>
 
@@ -23,7 +26,12 @@
 #include "proxy/log_sink.hh"
 #include "proxy/shared.hh"
 #include "proxy/stats_server.hh"
+#include "proxy/generation.hh"
+#include "proxy/tls_config.hh"
+#include "proxy/tls_runtime.hh"
+#include "proxy/worker_host.hh"
 #include "proxy/worker_runtime.hh"
+#include "conf/loader.hh"
 
 namespace skjold::proxy {
 
@@ -51,15 +59,9 @@ int default_maxconn() noexcept {
     return n > 0 ? static_cast<int>(n) : 1;
 }
 
-bool all_in(const std::vector<std::unique_ptr<WorkerRuntime>>& ws, WorkerRuntime::Phase p) {
-    for (const auto& w : ws)
-        if (w->phase() != p) return false;
-    return true;
-}
-
 }  // namespace
 
-bool feature_available(std::string_view f) noexcept { return f == "process" || f == "health" || f == "proxy-protocol" || f == "stats" || f == "log" || f == "http" || f == "slowstart" || f == "observe"; }
+bool feature_available(std::string_view f) noexcept { return f == "tls" || f == "process" || f == "health" || f == "proxy-protocol" || f == "stats" || f == "log" || f == "http" || f == "slowstart" || f == "observe"; }
 
 namespace {
 
@@ -107,7 +109,13 @@ bool daemonize_and_write_pid(const conf::Global& g) {
 }
 
 // `chroot`, `group`, `user`: after the listeners are bound (ports below 1024 need root),
-// before any worker thread runs, so every thread has the reduced rights.
+// before any worker thread runs, so every thread has the reduced rights (capabilities are per
+// thread: threads created later copy the main thread's).
+//
+// Switching to `user` from root keeps one capability, CAP_NET_BIND_SERVICE (effective,
+// permitted and bounding sets), so that a reload can bind a new port below 1024; every other
+// capability is dropped, the ambient set is cleared and no capability survives an exec. Raw
+// prctl/capset calls: libcap is not a dependency for this.
 bool drop_privileges(const conf::Global& g) {
     gid_t gid = 0;
     uid_t uid = 0;
@@ -138,6 +146,24 @@ bool drop_privileges(const conf::Global& g) {
         SKJOLD_LOG(alert, "chroot {}: {}", g.chroot, std::strerror(errno));
         return false;
     }
+    // Keeping a capability only makes sense when root gives up its uid.
+    const bool keep_bind = set_uid && geteuid() == 0 && uid != 0;
+    if (keep_bind) {
+        // Bounding set: everything but CAP_NET_BIND_SERVICE (needs CAP_SETPCAP: still root).
+        for (int cap = 0; cap <= 63; ++cap) {
+            if (cap == CAP_NET_BIND_SERVICE) continue;
+            if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break;   // past the kernel's last capability
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+                SKJOLD_LOG(alert, "user {}: dropping capability {}: {}", g.user, cap, std::strerror(errno));
+                return false;
+            }
+        }
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);   // EINVAL before Linux 4.3: none then
+        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
+            SKJOLD_LOG(alert, "user {}: PR_SET_KEEPCAPS: {}", g.user, std::strerror(errno));
+            return false;
+        }
+    }
     if (set_gid && (setgroups(0, nullptr) != 0 || setgid(gid) != 0)) {
         SKJOLD_LOG(alert, "group {}: {}", g.group, std::strerror(errno));
         return false;
@@ -145,6 +171,19 @@ bool drop_privileges(const conf::Global& g) {
     if (set_uid && setuid(uid) != 0) {
         SKJOLD_LOG(alert, "user {}: {}", g.user, std::strerror(errno));
         return false;
+    }
+    if (keep_bind) {
+        // setuid() kept the permitted set (KEEPCAPS) and cleared the effective one: leave only
+        // CAP_NET_BIND_SERVICE in both, nothing inheritable.
+        __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+        __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+        data[CAP_TO_INDEX(CAP_NET_BIND_SERVICE)].effective = CAP_TO_MASK(CAP_NET_BIND_SERVICE);
+        data[CAP_TO_INDEX(CAP_NET_BIND_SERVICE)].permitted = CAP_TO_MASK(CAP_NET_BIND_SERVICE);
+        if (syscall(SYS_capset, &hdr, data) != 0) {
+            SKJOLD_LOG(alert, "user {}: keeping CAP_NET_BIND_SERVICE: {}", g.user, std::strerror(errno));
+            return false;
+        }
+        prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
     }
     return true;
 }
@@ -183,6 +222,340 @@ void apply_command_line(conf::Global& g, const RunOptions& opt) {
     if (!opt.pidfile.empty()) g.pidfile = opt.pidfile;
 }
 
+conf::LoadResult load_configuration(std::span<const std::string> files) {
+    auto loaded = conf::load_files(files);
+    // Certificates and keys are read and checked here too, so `-c` gives the verdict a start
+    // (or a reload) would: a broken PEM is named with the FILE:LINE of its bind/server line.
+    if (loaded.errors.empty() && loaded.snapshot) {
+        auto tls = load_tls_config(*loaded.snapshot);
+        for (auto& e : tls.errors) loaded.errors.push_back(std::move(e));
+    }
+    return loaded;
+}
+
+namespace {
+
+// The control thread's view of the running process: the worker threads, the generations
+// (the current one and those still finishing sessions) and the reload that replaces one.
+class Control {
+public:
+    Control(const RunOptions& opt, unsigned nworkers, int global_maxconn, int sfd)
+        : opt_(opt), nworkers_(nworkers), global_maxconn_(global_maxconn), sfd_(sfd) {}
+
+    int run(std::shared_ptr<const conf::Snapshot> snap);
+
+private:
+    bool start_workers(const std::vector<int>& cpus);
+    void reload();
+    void reap();
+    void stop_all_workers(MsgKind kind);
+    void write_ready(const Generation& g);
+
+    const RunOptions& opt_;
+    unsigned nworkers_;
+    int global_maxconn_;
+    int sfd_;
+    std::vector<std::unique_ptr<LogRing>> rings_;
+    std::vector<std::unique_ptr<WorkerHost>> hosts_;
+    std::vector<std::thread> threads_;
+    std::unique_ptr<Generation> cur_;
+    std::vector<std::unique_ptr<Generation>> retiring_;   // sessions still running on these
+    std::unique_ptr<LogDrain> logs_;
+    std::unique_ptr<StatsServer> stats_;
+    std::shared_ptr<TlsShared> tls_shared_;             // TLSFRONT: ticket keys + session cache, process-lived
+    std::unique_ptr<TlsKeyRotation> tls_rotation_;      // TLSFRONT
+    unsigned next_id_ = 2;
+    bool reload_pending_ = false;
+};
+
+void Control::stop_all_workers(MsgKind kind) {
+    for (auto& h : hosts_) h->mailbox().post({kind, 0, nullptr});
+}
+
+void Control::write_ready(const Generation& g) {
+    if (opt_.ready_file.empty()) return;
+    if (auto r = write_ready_file(opt_.ready_file, *g.sh.snap, g.listeners); !r)
+        SKJOLD_LOG(err, "{}", core::describe(r.error()));
+}
+
+bool Control::start_workers(const std::vector<int>& cpus) {
+    for (unsigned w = 0; w < nworkers_; ++w)
+        hosts_.push_back(std::make_unique<WorkerHost>(w, cur_->sh.snap->global.bufsize));
+    for (unsigned w = 0; w < nworkers_; ++w) {
+        int cpu = nworkers_ <= cpus.size() ? cpus[w] : cpus[w % cpus.size()];
+        WorkerRuntime* rt = cur_->runtimes[w].get();
+        threads_.emplace_back([this, w, cpu, rt] { hosts_[w]->thread_main(cpu, rt); });
+    }
+    // Wait until every worker has its ring and has armed its accepts (or one failed).
+    for (;;) {
+        bool any_failed = false, all_up = true;
+        for (const auto& h : hosts_) {
+            if (h->phase() == WorkerHost::Phase::failed) any_failed = true;
+            if (h->phase() != WorkerHost::Phase::running) all_up = false;
+        }
+        if (any_failed) {
+            for (const auto& h : hosts_)
+                if (h->phase() == WorkerHost::Phase::failed) SKJOLD_LOG(alert, "worker: {}", h->failure());
+            stop_all_workers(kMsgStop);
+            for (auto& t : threads_) t.join();
+            // Running workers closed their own TCP listeners; close those of failed ones.
+            for (auto& l : cur_->listeners)
+                for (unsigned w = 0; w < nworkers_; ++w)
+                    if ((l.addr.is_unix() && w == 0) ||
+                        (!l.addr.is_unix() && hosts_[w]->phase() == WorkerHost::Phase::failed))
+                        close(l.fds[w]);
+            return false;
+        }
+        if (all_up) return true;
+        usleep(1000);
+    }
+}
+
+// SIGHUP (DESIGN.md "Reload"): the new files are read and checked here, off the data path; an
+// invalid configuration changes nothing. A valid one becomes a new generation: listeners with
+// the same address keep their sockets, server state carries over by name, each worker adopts
+// its runtime between two completion batches, and the previous generation finishes its
+// sessions on its own Snapshot.
+void Control::reload() {
+    if (retiring_.size() + 1 >= kMaxRuntimes) {
+        // Every worker slot holds a generation still finishing sessions: adopt once one frees
+        // (a SIGHUP storm is folded into one reload).
+        if (!reload_pending_) SKJOLD_LOG(warning, "reload deferred: {} earlier configurations still finish their sessions", retiring_.size());
+        reload_pending_ = true;
+        return;
+    }
+    reload_pending_ = false;
+    core::sd_notify_reloading();
+    const std::uint64_t t0 = core::monotonic_ms();
+    SKJOLD_LOG(notice, "SIGHUP: reloading the configuration");
+    auto loaded = load_configuration(opt_.files);
+    std::vector<std::string> errors;
+    for (const auto& w : loaded.warnings) SKJOLD_LOG(warning, "{}", w.str());
+    for (const auto& e : loaded.errors) errors.push_back(e.str());
+    if (errors.empty() && loaded.snapshot) {
+        for (auto& m : unavailable_features(*loaded.snapshot)) errors.push_back(std::move(m));
+    }
+    std::shared_ptr<TlsGeneration> tls_gen;   // TLSFRONT: certificates re-read; a broken PEM keeps the old ones
+    if (errors.empty() && loaded.snapshot) {
+        if (auto t = build_tls_for_run(*loaded.snapshot, *tls_shared_, nworkers_)) tls_gen = std::move(*t);
+        else errors.push_back(core::describe(t.error()));
+    }
+    std::vector<ListenerSpec> listeners;
+    if (errors.empty() && loaded.snapshot) {
+        const auto& old = *cur_->sh.snap;
+        const auto& neu = *loaded.snapshot;
+        // What cannot change inside a running process (it would need a restart).
+        if (neu.global.nbthread > 0 && static_cast<unsigned>(neu.global.nbthread) != nworkers_)
+            errors.push_back(neu.global.loc.str() + ": 'nbthread' cannot change on reload (" +
+                             std::to_string(nworkers_) + " worker threads run; restart to change it)");
+        if (neu.global.bufsize != old.global.bufsize)
+            errors.push_back(neu.global.loc.str() + ": 'tune.bufsize' cannot change on reload (restart to change it)");
+        if (errors.empty()) {
+            auto l = reuse_listeners(neu, nworkers_, cur_->listeners);
+            if (!l) errors.push_back(core::describe(l.error()));
+            else listeners = std::move(*l);
+        }
+    }
+    if (!errors.empty() || !loaded.snapshot) {
+        if (errors.empty()) errors.push_back("the configuration could not be read");
+        for (const auto& e : errors) SKJOLD_LOG(alert, "{}", e);
+        std::string summary = "failed (" + std::to_string(errors.size()) + " error" +
+                              (errors.size() == 1 ? "" : "s") + "): " + errors.front();
+        SKJOLD_LOG(alert, "reload {}; the running configuration (generation {}) is kept", summary, cur_->id);
+        logs_->process_log(3, "reload " + summary + "; the running configuration is kept");
+        stats_->note_reload(std::move(summary));
+        core::sd_notify("READY=1");
+        return;
+    }
+
+    // Server state is final once the old checker has stopped; the new table starts from it.
+    cur_->checker->stop();
+    auto next = make_generation(next_id_++, loaded.snapshot, nworkers_, global_maxconn_, std::move(listeners),
+                                rings_, cur_.get());
+    next->sh.tls = std::move(tls_gen);   // TLSFRONT
+    // TLSBACK: `server ... ssl` contexts by (backend, server), over sh.tls (cannot fail then).
+    if (auto r = build_server_tls(next->sh); !r) SKJOLD_LOG(alert, "{}", core::describe(r.error()));
+    start_checker(*next, *logs_);
+    for (unsigned w = 0; w < nworkers_; ++w)
+        hosts_[w]->mailbox().post({kMsgAdopt, 0, next->runtimes[w].get()});
+    // Bounded wait: a worker adopts between two completion batches (milliseconds).
+    const std::uint64_t deadline = core::monotonic_ms() + 5000;
+    while (!next->attached() && core::monotonic_ms() < deadline) usleep(500);
+
+    int kept = 0, added = 0;
+    for (const auto& l : next->listeners) {
+        bool reused = false;
+        for (const auto& o : cur_->listeners)
+            if (!o.fds.empty() && o.fds.front() == l.fds.front()) reused = true;
+        (reused ? kept : added)++;
+    }
+    const int removed = static_cast<int>(cur_->listeners.size()) - kept;
+    logs_->adopt(next->sh.snap);
+    stats_->adopt(stats_source(*next, *logs_));
+    retiring_.push_back(std::move(cur_));
+    cur_ = std::move(next);
+    write_ready(*cur_);
+    std::string summary = "ok: generation " + std::to_string(cur_->id) + ", " + std::to_string(kept) +
+                          " listener(s) kept, " + std::to_string(added) + " added, " + std::to_string(removed) +
+                          " removed, in " + std::to_string(core::monotonic_ms() - t0) + " ms";
+    SKJOLD_LOG(notice, "reload {}", summary);
+    logs_->process_log(5, "reload " + summary);
+    stats_->note_reload(std::move(summary));
+    core::sd_notify("READY=1");
+}
+
+// Frees the generations whose last session has ended on every worker.
+void Control::reap() {
+    for (auto it = retiring_.begin(); it != retiring_.end();) {
+        Generation& g = **it;
+        if (!g.detached()) {
+            ++it;
+            continue;
+        }
+        // TCP listeners not kept were closed by their workers; a shared unix socket is ours.
+        for (auto& l : g.listeners) {
+            if (!l.addr.is_unix() || l.fds.empty()) continue;
+            bool kept = false;
+            for (const auto& n : cur_->listeners)
+                if (!n.fds.empty() && n.fds.front() == l.fds.front()) kept = true;
+            for (const auto& r : retiring_)
+                if (r.get() != &g)
+                    for (const auto& n : r->listeners)
+                        if (!n.fds.empty() && n.fds.front() == l.fds.front()) kept = true;
+            if (!kept) close(l.fds.front());
+        }
+        SKJOLD_LOG(info, "configuration generation {} finished its last session", g.id);
+        it = retiring_.erase(it);
+    }
+}
+
+int Control::run(std::shared_ptr<const conf::Snapshot> snap) {
+    for (unsigned w = 0; w < nworkers_; ++w) rings_.push_back(make_log_ring(*snap));
+
+    auto listeners = open_listeners(*snap, nworkers_);
+    if (!listeners) {
+        SKJOLD_LOG(alert, "{}", core::describe(listeners.error()));
+        return 1;
+    }
+    // Stats sockets: bound before privileges are dropped, so their files get mode/user/group.
+    auto stats = StatsServer::bind(snap->global);
+    if (!stats) {
+        SKJOLD_LOG(alert, "{}", core::describe(stats.error()));
+        close_listeners(*listeners);
+        return 1;
+    }
+    stats_ = std::move(*stats);
+    const std::uint64_t start_ms = core::monotonic_ms();
+    const std::int64_t start_wall_s = static_cast<std::int64_t>(time(nullptr));
+
+    conf::Global process_global = snap->global;   // with -D / -p applied
+    apply_command_line(process_global, opt_);
+    if (!daemonize_and_write_pid(process_global) || !drop_privileges(snap->global)) {
+        close_listeners(*listeners);
+        return 1;
+    }
+    // Access logs: workers push into their rings; this thread sends them (the pid is final now).
+    std::vector<LogRing*> rings;
+    for (auto& r : rings_) rings.push_back(r.get());
+    logs_ = std::make_unique<LogDrain>(snap, std::move(rings), LogIdentity::of_this_process());
+
+    // TLSFRONT: the process's ticket keys and session cache, and this configuration's contexts.
+    auto tls_shared = create_tls_shared(*snap);
+    auto tls_gen = tls_shared ? build_tls_for_run(*snap, **tls_shared, nworkers_)
+                              : core::Result<std::shared_ptr<TlsGeneration>>(core::Unexpected{tls_shared.error()});
+    if (!tls_gen) {
+        SKJOLD_LOG(alert, "{}", core::describe(tls_gen.error()));
+        close_listeners(*listeners);
+        return 1;
+    }
+    tls_shared_ = std::move(*tls_shared);
+    tls_rotation_ = std::make_unique<TlsKeyRotation>(tls_shared_, snap->global.ssl_lifetime, core::monotonic_ms());
+    cur_ = make_generation(1, snap, nworkers_, global_maxconn_, std::move(*listeners), rings_, nullptr);
+    cur_->sh.tls = std::move(*tls_gen);   // TLSFRONT
+    // TLSBACK: `server ... ssl` contexts by (backend, server), over sh.tls.
+    if (auto r = build_server_tls(cur_->sh); !r) {
+        SKJOLD_LOG(alert, "{}", core::describe(r.error()));
+        return 1;
+    }
+    if (!start_workers(core::allowed_cpus())) return 1;
+    write_ready(*cur_);
+    SKJOLD_LOG(notice, "skjold {} started: {} worker(s), {} listener(s)", SKJOLD_VERSION, nworkers_,
+               cur_->listeners.size());
+    if (!core::sd_notify("READY=1")) SKJOLD_LOG(warning, "NOTIFY_SOCKET: could not send READY=1");
+    logs_->log_proxies_started();
+
+    // Active health checks run on a thread of their own; the checker is the only writer of
+    // server health in the state table (the stats socket goes through it: Checker::admin).
+    start_checker(*cur_, *logs_);
+    // The stats sockets answer on a thread of their own (proxy/stats_server.hh).
+    ProcessFacts facts;
+    facts.start_ms = start_ms;
+    facts.start_wall_s = start_wall_s;
+    facts.listeners = static_cast<int>(cur_->listeners.size());
+    stats_->start(stats_source(*cur_, *logs_), std::move(facts));
+
+    // The control loop: signals, reloads, freeing finished generations and log draining.
+    bool stopping = false;
+    std::uint64_t hard_deadline = 0;
+    bool hard_sent = false;
+    const std::int64_t hard_stop_after = snap->global.hard_stop_after;
+    for (;;) {
+        reap();
+        if (stopping) {
+            bool done = true;
+            for (const auto& h : hosts_)
+                if (h->phase() != WorkerHost::Phase::done) done = false;
+            if (done) break;
+        }
+        pollfd p{sfd_, POLLIN, 0};
+        const bool busy = stopping || logs_->active() || !retiring_.empty() || reload_pending_;
+        poll(&p, 1, busy ? LogDrain::kIntervalMs : 1000);
+        logs_->drain();
+        if (tls_rotation_) tls_rotation_->rotate_if_due(core::monotonic_ms());   // TLSFRONT
+        signalfd_siginfo si{};
+        bool hup = false;
+        while (read(sfd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+            if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+                if (!stopping) {
+                    SKJOLD_LOG(notice, "{}: stopping; sessions in flight may finish within {} ms",
+                               si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", hard_stop_after);
+                    stopping = true;
+                    stats_->note_stopping();
+                    core::sd_notify("STOPPING=1");
+                    hard_deadline = core::monotonic_ms() + static_cast<std::uint64_t>(hard_stop_after >= 0 ? hard_stop_after : 0);
+                    stop_all_workers(kMsgStop);
+                }
+            } else if (si.ssi_signo == SIGHUP) {
+                hup = true;   // several queued SIGHUPs make one reload
+            }
+        }
+        if (!stopping && (hup || reload_pending_)) reload();
+        if (stopping && !hard_sent && core::monotonic_ms() >= hard_deadline) {
+            SKJOLD_LOG(warning, "hard-stop-after reached: closing the remaining sessions");
+            logs_->process_log(4, "hard-stop-after reached: closing the remaining sessions");
+            hard_sent = true;
+            stop_all_workers(kMsgHardStop);
+        }
+    }
+    stats_->stop();   // before the checker: admin commands go through it
+    if (cur_->checker) cur_->checker->stop();
+    for (auto& t : threads_) t.join();
+    logs_->drain();   // the workers' last lines, then HAProxy's "Proxy X stopped" lines
+    logs_->log_proxies_stopped(cur_->sh.stats);
+    // TCP listeners were closed by their workers; the shared unix ones are closed here.
+    reap();
+    for (auto& l : cur_->listeners)
+        if (l.addr.is_unix() && !l.fds.empty()) {
+            close(l.fds.front());
+            l.fds.clear();
+        }
+    if (!process_global.pidfile.empty()) unlink(process_global.pidfile.c_str());
+    SKJOLD_LOG(notice, "stopped");
+    return 0;
+}
+
+}  // namespace
+
 int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
     if (auto missing = unavailable_features(*snap); !missing.empty()) {
         for (const auto& m : missing) SKJOLD_LOG(err, "{}", m);
@@ -190,7 +563,6 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
                           "(`skjold -c` validates them)", missing.size());
         return 1;
     }
-
     if (!set_limits(snap->global)) return 1;
 
     // Signals go to the control thread only: block them before any worker thread exists.
@@ -206,173 +578,24 @@ int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt) {
         SKJOLD_LOG(alert, "signalfd: {}", std::strerror(errno));
         return 1;
     }
-
-    Shared sh;
-    sh.snap = snap;
-    sh.state = std::make_unique<health::ServerStateTable>(*snap);
     std::vector<int> cpus = core::allowed_cpus();
-    sh.nworkers = snap->global.nbthread > 0 ? static_cast<unsigned>(snap->global.nbthread)
-                                            : static_cast<unsigned>(cpus.size());
-    sh.observer = std::make_unique<health::Observer>(*snap, sh.nworkers);
-    sh.global_maxconn = snap->global.maxconn > 0 ? snap->global.maxconn : default_maxconn();
-    for (unsigned w = 0; w < sh.nworkers; ++w) sh.stats.push_back(make_worker_stats(*snap));
-    for (unsigned w = 0; w < sh.nworkers; ++w) sh.log_rings.push_back(make_log_ring(*snap));
-
-    auto listeners = open_listeners(*snap, sh.nworkers);
-    if (!listeners) {
-        SKJOLD_LOG(alert, "{}", core::describe(listeners.error()));
-        close(sfd);
-        return 1;
+    const unsigned nworkers = snap->global.nbthread > 0 ? static_cast<unsigned>(snap->global.nbthread)
+                                                        : static_cast<unsigned>(cpus.size());
+    const int global_maxconn = snap->global.maxconn > 0 ? snap->global.maxconn : default_maxconn();
+    // A session needs two descriptors (client and server): with fewer, accepted clients take
+    // the descriptors their server connections need (HAProxy warns the same way).
+    if (rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+                     static_cast<rlim_t>(global_maxconn) * 2 + 64 > rl.rlim_cur)
+        SKJOLD_LOG(warning, "the descriptor limit ({}) is too low for maxconn {}: raise 'ulimit-n' to {} or more, "
+                            "or lower maxconn", static_cast<unsigned long long>(rl.rlim_cur), global_maxconn,
+                   global_maxconn * 2 + 64);
+    int rc;
+    {
+        Control c(opt, nworkers, global_maxconn, sfd);
+        rc = c.run(std::move(snap));
     }
-
-    // Stats sockets: bound before privileges are dropped, so their files get mode/user/group.
-    auto stats = StatsServer::bind(snap->global);
-    if (!stats) {
-        SKJOLD_LOG(alert, "{}", core::describe(stats.error()));
-        close_listeners(*listeners);
-        close(sfd);
-        return 1;
-    }
-    const std::uint64_t start_ms = core::monotonic_ms();
-    const std::int64_t start_wall_s = static_cast<std::int64_t>(time(nullptr));
-
-    conf::Global process_global = snap->global;   // with -D / -p applied
-    apply_command_line(process_global, opt);
-    if (!daemonize_and_write_pid(process_global) || !drop_privileges(snap->global)) {
-        close_listeners(*listeners);
-        close(sfd);
-        return 1;
-    }
-    // Access logs: workers push into their rings; this thread sends them (the pid is final now).
-    std::vector<LogRing*> rings;
-    for (auto& r : sh.log_rings) rings.push_back(r.get());
-    LogDrain logs(snap, std::move(rings), LogIdentity::of_this_process());
-
-    std::vector<std::unique_ptr<WorkerRuntime>> workers;
-    for (unsigned w = 0; w < sh.nworkers; ++w) {
-        std::vector<WorkerRuntime::ListenerFd> lf;
-        for (const auto& l : *listeners)
-            lf.push_back({l.fds[w], l.proxy, !l.addr.is_unix(),
-                          snap->proxies[l.proxy].binds[l.bind].accept_proxy});
-        workers.push_back(std::make_unique<WorkerRuntime>(sh, w, std::move(lf)));
-        workers.back()->set_log_ring(sh.log_rings[w].get());
-    }
-    std::vector<std::thread> threads;
-    for (unsigned w = 0; w < sh.nworkers; ++w) {
-        int cpu = sh.nworkers <= cpus.size() ? cpus[w] : cpus[w % cpus.size()];
-        threads.emplace_back([&workers, w, cpu] { workers[w]->thread_main(cpu); });
-    }
-    // Wait until every worker has its ring and has armed its accepts (or one failed).
-    for (;;) {
-        bool any_failed = false, all_up = true;
-        for (const auto& w : workers) {
-            if (w->phase() == WorkerRuntime::Phase::failed) any_failed = true;
-            if (w->phase() != WorkerRuntime::Phase::running) all_up = false;
-        }
-        if (any_failed) {
-            for (const auto& w : workers)
-                if (w->phase() == WorkerRuntime::Phase::failed) SKJOLD_LOG(alert, "worker: {}", w->failure());
-            for (auto& w : workers) w->mailbox().post({kMsgStop, 0, nullptr});
-            for (auto& t : threads) t.join();
-            // Running workers closed their own TCP listeners; close those of failed ones.
-            for (auto& l : *listeners)
-                for (unsigned w = 0; w < sh.nworkers; ++w)
-                    if ((l.addr.is_unix() && w == 0) ||
-                        (!l.addr.is_unix() && workers[w]->phase() == WorkerRuntime::Phase::failed))
-                        close(l.fds[w]);
-            close(sfd);
-            return 1;
-        }
-        if (all_up) break;
-        usleep(1000);
-    }
-    if (!opt.ready_file.empty()) {
-        if (auto r = write_ready_file(opt.ready_file, *snap, *listeners); !r)
-            SKJOLD_LOG(err, "{}", core::describe(r.error()));
-    }
-    SKJOLD_LOG(notice, "skjold {} started: {} worker(s), {} listener(s)", SKJOLD_VERSION, sh.nworkers,
-               listeners->size());
-    if (!core::sd_notify("READY=1")) SKJOLD_LOG(warning, "NOTIFY_SOCKET: could not send READY=1");
-    logs.log_proxies_started();
-
-    // Active health checks run on a thread of their own; the checker is the only writer of
-    // server health in the state table (the stats socket goes through it: Checker::admin).
-    health::Checker::Options copt;
-    copt.current_sessions = [&sh](int px, int srv) {
-        std::uint64_t n = 0;
-        for (const auto& ws : sh.stats) n += ws->servers[static_cast<std::size_t>(px)][srv].cur_conn.read();
-        return n;
-    };
-    copt.observer = sh.observer.get();
-    health::Checker checker(snap, *sh.state, std::move(copt));
-    checker.start();
-
-    // The stats sockets answer on a thread of their own (proxy/stats_server.hh); server state
-    // changes go through the checker, its only writer.
-    StatsSource stats_src;
-    stats_src.snap = snap;
-    stats_src.state = sh.state.get();
-    stats_src.workers = &sh.stats;
-    stats_src.check_stats = [&checker](int px, int srv) { return checker.stats(px, srv); };
-    stats_src.admin = [&checker](const health::AdminCommand& c) { return checker.admin(c); };
-    stats_src.dropped_logs = [&logs] { return logs.dropped(); };
-    stats_src.nworkers = sh.nworkers;
-    stats_src.global_maxconn = sh.global_maxconn;
-    ProcessFacts facts;
-    facts.start_ms = start_ms;
-    facts.start_wall_s = start_wall_s;
-    facts.listeners = static_cast<int>(listeners->size());
-    (*stats)->start(std::move(stats_src), std::move(facts));
-
-    // The control loop: signals and log draining (the stats sockets have their own thread).
-    bool stopping = false;
-    std::uint64_t hard_deadline = 0;
-    bool hard_sent = false;
-    for (;;) {
-        if (stopping && all_in(workers, WorkerRuntime::Phase::done)) break;
-        pollfd p{sfd, POLLIN, 0};
-        poll(&p, 1, stopping || logs.active() ? LogDrain::kIntervalMs : 1000);
-        logs.drain();
-        signalfd_siginfo si{};
-        while (read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-            if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-                if (!stopping) {
-                    SKJOLD_LOG(notice, "{}: stopping; sessions in flight may finish within {} ms",
-                               si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", snap->global.hard_stop_after);
-                    stopping = true;
-                    (*stats)->note_stopping();
-                    core::sd_notify("STOPPING=1");
-                    hard_deadline = core::monotonic_ms() + static_cast<std::uint64_t>(
-                                                               snap->global.hard_stop_after >= 0 ? snap->global.hard_stop_after : 0);
-                    for (auto& w : workers) w->mailbox().post({kMsgStop, 0, nullptr});
-                }
-            } else if (si.ssi_signo == SIGHUP) {
-                SKJOLD_LOG(warning, "SIGHUP: configuration reload is not available yet in this build; "
-                                    "the running configuration is kept");
-            }
-        }
-        if (stopping && !hard_sent && core::monotonic_ms() >= hard_deadline) {
-            SKJOLD_LOG(warning, "hard-stop-after reached: closing the remaining sessions");
-            logs.process_log(4, "hard-stop-after reached: closing the remaining sessions");
-            hard_sent = true;
-            for (auto& w : workers) w->mailbox().post({kMsgHardStop, 0, nullptr});
-        }
-    }
-    (*stats)->stop();   // before the checker: admin commands go through it
-    checker.stop();
-    for (auto& t : threads) t.join();
-    logs.drain();   // the workers' last lines, then HAProxy's "Proxy X stopped" lines
-    logs.log_proxies_stopped(sh.stats);
-    // TCP listeners were closed by their workers; the shared unix ones are closed here.
-    for (auto& l : *listeners)
-        if (l.addr.is_unix() && !l.fds.empty()) {
-            close(l.fds.front());
-            l.fds.clear();
-        }
     close(sfd);
-    if (!process_global.pidfile.empty()) unlink(process_global.pidfile.c_str());
-    SKJOLD_LOG(notice, "stopped");
-    return 0;
+    return rc;
 }
 
 }  // namespace skjold::proxy

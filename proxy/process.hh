@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include <span>
+
+#include "conf/loader.hh"
 #include "conf/snapshot_types.hh"
 
 namespace skjold::proxy {
@@ -24,6 +27,10 @@ void apply_command_line(conf::Global& g, const RunOptions& opt);
 // fails with "FILE:LINE: 'KEYWORD': FEATURE is not available yet in this build".
 bool feature_available(std::string_view feature) noexcept;
 std::vector<std::string> unavailable_features(const conf::Snapshot& snap);
+
+// Reads the files as a start, `skjold -c` and a reload do: the Snapshot, or every error as
+// FILE:LINE (certificates and keys read and checked too).
+conf::LoadResult load_configuration(std::span<const std::string> files);
 
 // Returns the process exit status: 0 after a graceful stop, 1 when start-up failed.
 int run(std::shared_ptr<const conf::Snapshot> snap, const RunOptions& opt);

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include "proxy/http_fetch.hh"
+#include "proxy/tls_conn.hh"
 
 namespace skjold::proxy {
 
@@ -61,7 +62,21 @@ bool SessionFetch::fetch(const conf::FetchCall& f, std::size_t index, Sample& ou
         if (f.id == FetchId::dst) set_ip(out, s_.dst);
         else set_int(out, s_.dst_port);
         return true;
-    case FetchId::ssl_fc: set_bool(out, false); return true;
+    // TLS termination (`bind ... ssl`): the session's TlsConn; its views live until the
+    // session's slot is released, longer than any evaluation.
+    case FetchId::ssl_fc: set_bool(out, s_.tls != nullptr); return true;
+    case FetchId::ssl_fc_sni:
+    case FetchId::ssl_fc_protocol:
+    case FetchId::ssl_fc_alpn: {
+        if (s_.tls == nullptr) return false;
+        std::string_view v = f.id == FetchId::ssl_fc_sni        ? s_.tls->sni()
+                             : f.id == FetchId::ssl_fc_protocol ? s_.tls->protocol()
+                                                                : s_.tls->alpn();
+        if (v.empty()) return false;
+        out.type = conf::SampleType::str;
+        out.s = v;
+        return true;
+    }
     case FetchId::nbsrv: {
         const auto* b = sh_.state->backend(f.backend);
         set_int(out, b ? health::nbsrv(*b) : 0);
@@ -76,7 +91,7 @@ bool SessionFetch::fetch(const conf::FetchCall& f, std::size_t index, Sample& ou
     case FetchId::be_conn: set_int(out, static_cast<std::int64_t>(sh_.proxy_cur_conn(f.backend))); return true;
     case FetchId::always_true: set_bool(out, true); return true;
     case FetchId::always_false: set_bool(out, false); return true;
-    default: return false;   // ssl_fc_sni; HTTP fetches in tcp mode
+    default: return false;   // HTTP fetches in tcp mode
     }
 }
 

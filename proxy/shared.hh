@@ -3,6 +3,7 @@
 // table (atomics written by the control thread) and every worker's counters (each written by
 // its own worker). Owner: the Process, which outlives the workers.
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -10,9 +11,13 @@
 #include "health/observer.hh"
 #include "health/server_state.hh"
 #include "proxy/log_ring.hh"
+#include "proxy/tls_server_side.hh"
 #include "proxy/worker_stats.hh"
 
 namespace skjold::proxy {
+
+struct TlsGeneration;
+struct StatsSource;
 
 struct Shared {
     std::shared_ptr<const conf::Snapshot> snap;
@@ -24,8 +29,17 @@ struct Shared {
     // Passive health (`observe`): workers report connect/response outcomes, the checker thread
     // applies error-limit/on-error. Created before the workers, outlives them and the checker.
     std::unique_ptr<health::Observer> observer;
+    // `server ... ssl`: each worker's client TLS contexts, by worker index (empty: no server
+    // has ssl). Built with the generation on the control thread (build_server_tls).
+    std::vector<std::unique_ptr<TlsServerSide>> server_tls;
     unsigned nworkers = 1;
     int global_maxconn = 0;
+    // TLS contexts of this configuration, one TlsWorker per worker (proxy/tls_runtime.hh);
+    // null or empty when no line uses ssl. Built by build_tls_for_run() before the workers run.
+    std::shared_ptr<TlsGeneration> tls;
+    // What the stats socket reads for this generation (check results included), for the
+    // Prometheus page a worker builds: set once the checker runs, then read-only.
+    std::atomic<const StatsSource*> stats_view{nullptr};
 
     // Sums of every worker's counter, for fe_conn / be_conn and the stats socket.
     std::uint64_t proxy_cur_conn(int proxy) const noexcept {

@@ -66,6 +66,8 @@ constexpr ProxyField kProxyFields[] = {
     {&ProxyCounters::ttime_sum, kCum},
     {&ProxyCounters::ttime_n, kCum},
     {&ProxyCounters::last_sess, CounterKind::timestamp},
+    {&ProxyCounters::qtime_sum, kCum},
+    {&ProxyCounters::qtime_n, kCum},
 };
 static_assert(std::size(kProxyFields) == kProxyCounterCount, "kProxyFields must follow Pc");
 
@@ -100,6 +102,8 @@ constexpr ServerField kServerFields[] = {
     {&ServerCounters::ttime_sum, kCum},
     {&ServerCounters::ttime_n, kCum},
     {&ServerCounters::last_sess, CounterKind::timestamp},
+    {&ServerCounters::qtime_sum, kCum},
+    {&ServerCounters::qtime_n, kCum},
 };
 static_assert(std::size(kServerFields) == kServerCounterCount, "kServerFields must follow Sc");
 
@@ -167,10 +171,12 @@ BackendWeights backend_weights(const health::BackendState& b) noexcept {
     return r;
 }
 
-void StatsHistory::raw(const StatsSource& src, std::vector<ProxySums>& p,
-                       std::vector<std::vector<ServerSums>>& s) const {
+namespace {
+
+// Every worker's counters, plus what the checker and the state table count per server.
+void sum_with_checks(const StatsSource& src, std::uint64_t now, std::vector<ProxySums>& p,
+                     std::vector<std::vector<ServerSums>>& s) {
     sum_counters(*src.snap, *src.workers, p, s);
-    std::uint64_t now = core::monotonic_ms();
     for (std::size_t px = 0; px < s.size(); ++px) {
         const health::BackendState* b = src.state ? src.state->backend(static_cast<int>(px)) : nullptr;
         for (std::size_t sv = 0; sv < s[px].size(); ++sv) {
@@ -184,6 +190,30 @@ void StatsHistory::raw(const StatsSource& src, std::vector<ProxySums>& p,
                 s[px][sv].downtime_ms = b->server(static_cast<int>(sv)).downtime_ms(now);
         }
     }
+}
+
+// A maximum is never below the current value (the session code may not have noted it yet).
+void raise_maxima(CounterView& v) noexcept {
+    for (auto& p : v.proxies) p[Pc::max_conn] = std::max(p[Pc::max_conn], p[Pc::cur_conn]);
+    for (auto& ss : v.servers)
+        for (auto& s : ss) s[Sc::max_conn] = std::max(s[Sc::max_conn], s[Sc::cur_conn]);
+}
+
+}  // namespace
+
+void current_counters(const StatsSource& src, std::uint64_t now_ms, CounterView& v) {
+    sum_with_checks(src, now_ms, v.proxies, v.servers);
+    raise_maxima(v);
+    const auto& proxies = src.snap->proxies;
+    v.proxy_rates.assign(proxies.size(), ProxyRates{});
+    v.backends.assign(proxies.size(), BackendHistory{});
+    v.server_rates.resize(proxies.size());
+    for (std::size_t p = 0; p < proxies.size(); ++p) v.server_rates[p].assign(proxies[p].servers.size(), Rate{});
+}
+
+void StatsHistory::raw(const StatsSource& src, std::vector<ProxySums>& p,
+                       std::vector<std::vector<ServerSums>>& s) const {
+    sum_with_checks(src, core::monotonic_ms(), p, s);
 }
 
 void StatsHistory::reset(const StatsSource& src, std::uint64_t now_ms) {
@@ -291,10 +321,7 @@ CounterView StatsHistory::view(const StatsSource& src, std::uint64_t now_ms) con
             a.downtime_ms = sub_floor(a.downtime_ms, b.downtime_ms);
         }
     }
-    // A maximum is never below the current value (the session code may not have noted it yet).
-    for (auto& p : v.proxies) p[Pc::max_conn] = std::max(p[Pc::max_conn], p[Pc::cur_conn]);
-    for (auto& ss : v.servers)
-        for (auto& s : ss) s[Sc::max_conn] = std::max(s[Sc::max_conn], s[Sc::cur_conn]);
+    raise_maxima(v);
     v.proxy_rates = proxy_rates_;
     v.server_rates = server_rates_;
     v.backends = backends_;

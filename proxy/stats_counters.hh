@@ -35,6 +35,7 @@ enum class Pc : std::uint8_t {
     failed_req, denied_req, denied_resp, failed_resp, cli_abrt, srv_abrt, intercepted,
     comp_in, comp_out, comp_byp, comp_rsp, internal_errors, connect_attempts, reuse, wrew,
     ctime_sum, ctime_n, rtime_sum, rtime_n, ttime_sum, ttime_n, last_sess,
+    qtime_sum, qtime_n,
     count_
 };
 // Server counters by position; kServerFields maps each to its ServerCounters member.
@@ -44,6 +45,7 @@ enum class Sc : std::uint8_t {
     hrsp_1xx, hrsp_2xx, hrsp_3xx, hrsp_4xx, hrsp_5xx, hrsp_other,
     connect_attempts, reuse, internal_errors,
     ctime_sum, ctime_n, rtime_sum, rtime_n, ttime_sum, ttime_n, last_sess,
+    qtime_sum, qtime_n,
     count_
 };
 
@@ -108,6 +110,13 @@ struct BackendWeights {
     bool up = false;
 };
 BackendWeights backend_weights(const health::BackendState& b) noexcept;
+
+// The counters as they stand, for a reader that keeps no history (the Prometheus exporter, on
+// a worker thread): summed over the workers, with the checker's counters and the servers'
+// downtime; no `clear counters all` baseline (Prometheus counters only grow), rates and backend
+// history left at 0. Reuses v's storage: no allocation once v has the Snapshot's size. Relaxed
+// loads only.
+void current_counters(const StatsSource& src, std::uint64_t now_ms, CounterView& v);
 
 class StatsHistory {
 public:

@@ -1,8 +1,12 @@
 #include "proxy/stats_csv.hh"
 
+#include "health/check_status.hh"
+
 #include <fmt/format.h>
 
-#include "health/check_status.hh"
+#include <algorithm>
+#include <cstring>
+#include <memory>
 
 namespace skjold::proxy {
 
@@ -35,18 +39,9 @@ constexpr std::string_view kModuleFields[] = {
 };
 constexpr std::size_t kServerModuleFields = 3;
 
-using Row = std::array<std::string, kStatFieldCount>;
-
-struct RowBuilder {
-    Row r;
-    std::string& operator[](StatField f) { return r[static_cast<std::size_t>(f)]; }
-    void num(StatField f, std::uint64_t v) { (*this)[f] = std::to_string(v); }
-    void inum(StatField f, std::int64_t v) { (*this)[f] = std::to_string(v); }
-};
-
-void emit(std::string& out, const Row& r, bool server) {
-    for (const auto& f : r) {
-        append_csv_field(out, f);
+void emit(std::string& out, const StatRow& r, bool server) {
+    for (std::size_t i = 0; i < kStatFieldCount; ++i) {
+        r.append_csv(out, static_cast<StatField>(i));
         out += ',';
     }
     out += "-,";
@@ -66,12 +61,6 @@ const char* algo_name(conf::Balance b) noexcept {
     case conf::Balance::random: return "random";
     }
     return "";
-}
-
-// "address:port", IPv6 in brackets; "unix" for a unix socket (management.txt field 73).
-std::string addr_text(const core::SockAddr& a) {
-    if (a.is_unix()) return "unix";
-    return a.to_string();
 }
 
 std::uint64_t avg(std::uint64_t sum, std::uint64_t n) noexcept { return n ? sum / n : 0; }
@@ -102,16 +91,16 @@ std::uint64_t backend_fullconn(const conf::Snapshot& snap, int backend, int glob
     return (sum + 9) / 10;
 }
 
-void common(RowBuilder& b, const conf::Proxy& p, int iid, int sid, StatType t) {
-    b[StatField::pxname] = p.name;
+void common(StatRow& b, const conf::Proxy& p, int iid, int sid, StatType t) {
+    b.text(StatField::pxname, p.name);
     b.num(StatField::pid, 1);
     b.num(StatField::iid, static_cast<std::uint64_t>(iid));
     b.num(StatField::sid, static_cast<std::uint64_t>(sid));
     b.num(StatField::type, static_cast<std::uint64_t>(t));
-    b[StatField::mode] = mode_name(p.mode);
+    b.text(StatField::mode, mode_name(p.mode));
 }
 
-void http_responses(RowBuilder& b, std::uint64_t c1, std::uint64_t c2, std::uint64_t c3, std::uint64_t c4,
+void http_responses(StatRow& b, std::uint64_t c1, std::uint64_t c2, std::uint64_t c3, std::uint64_t c4,
                     std::uint64_t c5, std::uint64_t other) {
     b.num(StatField::hrsp_1xx, c1);
     b.num(StatField::hrsp_2xx, c2);
@@ -121,14 +110,16 @@ void http_responses(RowBuilder& b, std::uint64_t c1, std::uint64_t c2, std::uint
     b.num(StatField::hrsp_other, other);
 }
 
-Row frontend_row(const StatsSource& src, const CounterView& cv, int px) {
+}  // namespace
+
+void frontend_stat_row(const StatsSource& src, const CounterView& cv, int px, StatRow& b) noexcept {
     const conf::Proxy& p = src.snap->proxies[static_cast<std::size_t>(px)];
     const ProxySums& c = cv.proxies[static_cast<std::size_t>(px)];
     const ProxyRates& r = cv.proxy_rates[static_cast<std::size_t>(px)];
     bool http = p.mode == conf::Mode::http;
-    RowBuilder b;
+    b.clear();
     common(b, p, px + 1, 0, StatType::frontend);
-    b[StatField::svname] = "FRONTEND";
+    b.text(StatField::svname, "FRONTEND");
     b.num(StatField::scur, c[Pc::cur_conn]);
     b.num(StatField::smax, c[Pc::max_conn]);
     b.num(StatField::slim, static_cast<std::uint64_t>(frontend_maxconn(p, src.global_maxconn)));
@@ -139,7 +130,7 @@ Row frontend_row(const StatsSource& src, const CounterView& cv, int px) {
     b.num(StatField::dreq, c[Pc::denied_req]);
     b.num(StatField::dresp, c[Pc::denied_resp]);
     b.num(StatField::ereq, c[Pc::failed_req]);
-    b[StatField::status] = p.disabled ? "STOP" : "OPEN";
+    b.text(StatField::status, p.disabled ? "STOP" : "OPEN");
     b.num(StatField::rate, r.sess.cur);
     b.num(StatField::rate_lim, 0);
     b.num(StatField::rate_max, r.sess.max);
@@ -163,19 +154,19 @@ Row frontend_row(const StatsSource& src, const CounterView& cv, int px) {
         b.num(StatField::cache_hits, 0);
     }
     b.num(StatField::eint, c[Pc::internal_errors]);
-    return b.r;
 }
 
-Row server_row(const StatsSource& src, const CounterView& cv, int px, int sv, std::uint64_t now_ms) {
+void server_stat_row(const StatsSource& src, const CounterView& cv, int px, int sv, std::uint64_t now_ms, bool with_text,
+                     StatRow& b) {
     const conf::Proxy& p = src.snap->proxies[static_cast<std::size_t>(px)];
     const conf::Server& cs = p.servers[static_cast<std::size_t>(sv)];
     const ServerSums& c = cv.servers[static_cast<std::size_t>(px)][static_cast<std::size_t>(sv)];
     const Rate& rate = cv.server_rates[static_cast<std::size_t>(px)][static_cast<std::size_t>(sv)];
     const health::ServerState& st = src.state->backend(px)->server(sv);
     bool http = p.mode == conf::Mode::http;
-    RowBuilder b;
+    b.clear();
     common(b, p, px + 1, sv + 1, StatType::server);
-    b[StatField::svname] = cs.name;
+    b.text(StatField::svname, cs.name);
     b.num(StatField::qcur, 0);
     b.num(StatField::qmax, 0);
     b.num(StatField::scur, c[Sc::cur_conn]);
@@ -189,13 +180,16 @@ Row server_row(const StatsSource& src, const CounterView& cv, int px, int sv, st
     b.num(StatField::eresp, c[Sc::failed_resp]);
     b.num(StatField::wretr, c[Sc::retries]);
     b.num(StatField::wredis, c[Sc::redispatches]);
-    b[StatField::status] = server_status(st);
+    if (with_text) {
+        char status[32];
+        b.copy(StatField::status, std::string_view(status, server_status(st, status, sizeof status)));
+    }
     b.num(StatField::weight, static_cast<std::uint64_t>(st.weight()));
     b.num(StatField::act, st.backup() ? 0 : 1);
     b.num(StatField::bck, st.backup() ? 1 : 0);
     bool checks = st.checks_enabled();
     // HAProxy prints the check results only while checks run (enabled, not paused by MAINT).
-    bool checks_running = checks && st.admin() != health::Admin::maint;
+    bool running = checks_running(st);
     if (checks) {
         b.num(StatField::chkfail, c.chkfail);
         b.num(StatField::chkdown, c.chkdown);
@@ -208,19 +202,19 @@ Row server_row(const StatsSource& src, const CounterView& cv, int px, int sv, st
     b.num(StatField::lbtot, c[Sc::lbtot]);
     b.num(StatField::rate, rate.cur);
     b.num(StatField::rate_max, rate.max);
-    if (checks_running) {
+    if (running) {
         const health::CheckStats* chk = src.check_stats ? src.check_stats(px, sv) : nullptr;
         health::CheckStatus status = chk ? chk->status() : health::CheckStatus::ini;
-        b[StatField::check_status] = health::check_status_name(status);
+        b.text(StatField::check_status, health::check_status_name(status));
         if (chk != nullptr && health::check_status_has_code(status) && chk->code() > 0)
             b.num(StatField::check_code, static_cast<std::uint64_t>(chk->code()));
         if (chk != nullptr && chk->duration_ms() >= 0) b.inum(StatField::check_duration, chk->duration_ms());
-        if (chk != nullptr) {
+        if (chk != nullptr && with_text) {
             char desc[health::kCheckDescMax + 1];
             std::size_t n = chk->description(desc);
-            b[StatField::last_chk] = std::string(desc, n);
+            b.copy(StatField::last_chk, std::string_view(desc, n));
         }
-        b[StatField::check_desc] = health::check_status_description(status);
+        b.text(StatField::check_desc, health::check_status_description(status));
         b.num(StatField::check_rise, static_cast<std::uint64_t>(st.rise()));
         b.num(StatField::check_fall, static_cast<std::uint64_t>(st.fall()));
         b.num(StatField::check_health, static_cast<std::uint64_t>(st.health_counter()));
@@ -232,11 +226,11 @@ Row server_row(const StatsSource& src, const CounterView& cv, int px, int sv, st
     b.num(StatField::cli_abrt, c[Sc::cli_abrt]);
     b.num(StatField::srv_abrt, c[Sc::srv_abrt]);
     b.inum(StatField::lastsess, since_last_sess(c[Sc::last_sess], now_ms));
-    b.num(StatField::qtime, 0);
+    b.num(StatField::qtime, avg(c[Sc::qtime_sum], c[Sc::qtime_n]));
     b.num(StatField::ctime, avg(c[Sc::ctime_sum], c[Sc::ctime_n]));
     b.num(StatField::rtime, avg(c[Sc::rtime_sum], c[Sc::rtime_n]));
     b.num(StatField::ttime, avg(c[Sc::ttime_sum], c[Sc::ttime_n]));
-    b[StatField::addr] = addr_text(cs.addr);
+    if (with_text) b.copy(StatField::addr, cs.addr.is_unix() ? std::string("unix") : cs.addr.to_string());
     b.num(StatField::wrew, 0);
     b.num(StatField::connect, c[Sc::connect_attempts]);
     b.num(StatField::reuse, c[Sc::reuse]);
@@ -248,10 +242,9 @@ Row server_row(const StatsSource& src, const CounterView& cv, int px, int sv, st
     b.num(StatField::used_conn_cur, c[Sc::cur_conn]);
     b.num(StatField::need_conn_est, c[Sc::max_conn]);
     b.num(StatField::uweight, static_cast<std::uint64_t>(st.user_weight()));
-    return b.r;
 }
 
-Row backend_row(const StatsSource& src, const CounterView& cv, int px, std::uint64_t now_ms) {
+void backend_stat_row(const StatsSource& src, const CounterView& cv, int px, std::uint64_t now_ms, StatRow& b) noexcept {
     const conf::Proxy& p = src.snap->proxies[static_cast<std::size_t>(px)];
     const ProxySums& c = cv.proxies[static_cast<std::size_t>(px)];
     const ProxyRates& r = cv.proxy_rates[static_cast<std::size_t>(px)];
@@ -259,9 +252,9 @@ Row backend_row(const StatsSource& src, const CounterView& cv, int px, std::uint
     const health::BackendState& be = *src.state->backend(px);
     BackendWeights w = backend_weights(be);
     bool http = p.mode == conf::Mode::http;
-    RowBuilder b;
+    b.clear();
     common(b, p, px + 1, 0, StatType::backend);
-    b[StatField::svname] = "BACKEND";
+    b.text(StatField::svname, "BACKEND");
     b.num(StatField::qcur, c[Pc::cur_queue]);
     b.num(StatField::qmax, c[Pc::max_queue]);
     b.num(StatField::scur, c[Pc::cur_conn]);
@@ -276,7 +269,7 @@ Row backend_row(const StatsSource& src, const CounterView& cv, int px, std::uint
     b.num(StatField::eresp, c[Pc::failed_resp]);
     b.num(StatField::wretr, c[Pc::retries]);
     b.num(StatField::wredis, c[Pc::redispatches]);
-    b[StatField::status] = w.up ? "UP" : "DOWN";
+    b.text(StatField::status, w.up ? "UP" : "DOWN");
     b.num(StatField::weight, static_cast<std::uint64_t>(w.weight));
     b.num(StatField::act, static_cast<std::uint64_t>(w.act));
     b.num(StatField::bck, static_cast<std::uint64_t>(w.bck));
@@ -297,11 +290,11 @@ Row backend_row(const StatsSource& src, const CounterView& cv, int px, std::uint
     b.num(StatField::comp_byp, c[Pc::comp_byp]);
     b.num(StatField::comp_rsp, c[Pc::comp_rsp]);
     b.inum(StatField::lastsess, since_last_sess(c[Pc::last_sess], now_ms));
-    b.num(StatField::qtime, 0);
+    b.num(StatField::qtime, avg(c[Pc::qtime_sum], c[Pc::qtime_n]));
     b.num(StatField::ctime, avg(c[Pc::ctime_sum], c[Pc::ctime_n]));
     b.num(StatField::rtime, avg(c[Pc::rtime_sum], c[Pc::rtime_n]));
     b.num(StatField::ttime, avg(c[Pc::ttime_sum], c[Pc::ttime_n]));
-    b[StatField::algo] = algo_name(p.balance);
+    b.text(StatField::algo, algo_name(p.balance));
     b.num(StatField::wrew, c[Pc::wrew]);
     b.num(StatField::connect, c[Pc::connect_attempts]);
     b.num(StatField::reuse, c[Pc::reuse]);
@@ -315,8 +308,9 @@ Row backend_row(const StatsSource& src, const CounterView& cv, int px, std::uint
     b.num(StatField::agg_server_status, 0);
     b.num(StatField::agg_server_check_status, 0);
     b.num(StatField::agg_check_status, 0);
-    return b.r;
 }
+
+namespace {
 
 bool server_selected(const health::ServerState& st, const StatFilter& f) {
     if (f.no_maint && st.admin() == health::Admin::maint) return false;
@@ -358,7 +352,18 @@ std::string stat_header() {
 }
 
 std::string server_status(const health::ServerState& s) {
-    if (s.admin() == health::Admin::maint) return "MAINT";
+    char buf[32];
+    return std::string(buf, server_status(s, buf, sizeof buf));
+}
+
+std::size_t server_status(const health::ServerState& s, char* out, std::size_t cap) noexcept {
+    auto put = [&](std::string_view word, int a, int b) {
+        fmt::format_to_n_result<char*> r{};
+        if (a < 0) r = fmt::format_to_n(out, cap, "{}", word);
+        else r = fmt::format_to_n(out, cap, "{} {}/{}", word, a, b);
+        return std::min(r.size, cap);
+    };
+    if (s.admin() == health::Admin::maint) return put("MAINT", -1, 0);
     bool checks = s.checks_enabled();
     int top = s.rise() + s.fall() - 1;
     int h = s.health_counter();
@@ -366,39 +371,75 @@ std::string server_status(const health::ServerState& s) {
     case health::Health::up:
     case health::Health::starting: {
         bool going_down = checks && h < top;
-        std::string frac = going_down ? fmt::format(" {}/{}", h - s.rise() + 1, s.fall()) : "";
-        if (s.admin() == health::Admin::drain) return "DRAIN" + frac;
-        if (!checks) return "no check";
-        return "UP" + frac;
+        int a = going_down ? h - s.rise() + 1 : -1;
+        if (s.admin() == health::Admin::drain) return put("DRAIN", a, s.fall());
+        if (!checks) return put("no check", -1, 0);
+        return put("UP", a, s.fall());
     }
     case health::Health::stopping:
-        if (!checks || h == top) return "NOLB";
-        return fmt::format("NOLB {}/{}", h - s.rise() + 1, s.fall());
+        if (!checks || h == top) return put("NOLB", -1, 0);
+        return put("NOLB", h - s.rise() + 1, s.fall());
     case health::Health::down:
-        if (checks && h > 0) return fmt::format("DOWN {}/{}", h, s.rise());
-        return "DOWN";
+        if (checks && h > 0) return put("DOWN", h, s.rise());
+        return put("DOWN", -1, 0);
     }
-    return "DOWN";
+    return put("DOWN", -1, 0);
+}
+
+bool checks_running(const health::ServerState& s) noexcept {
+    return s.checks_enabled() && s.admin() != health::Admin::maint;
+}
+
+void StatRow::clear() noexcept {
+    v_.fill(StatValue{});
+    used_ = 0;
+}
+
+void StatRow::copy(StatField f, std::string_view v) noexcept {
+    std::size_t n = std::min(v.size(), sizeof arena_ - used_);
+    std::memcpy(arena_ + used_, v.data(), n);
+    text(f, std::string_view(arena_ + used_, n));
+    used_ += n;
+}
+
+void StatRow::append_csv(std::string& out, StatField f) const {
+    const StatValue& v = (*this)[f];
+    char buf[24];
+    switch (v.kind) {
+    case StatValue::Kind::empty: break;
+    case StatValue::Kind::u64: out.append(buf, fmt::format_to_n(buf, sizeof buf, "{}", v.u).size); break;
+    case StatValue::Kind::s64: out.append(buf, fmt::format_to_n(buf, sizeof buf, "{}", v.s).size); break;
+    case StatValue::Kind::str: append_csv_field(out, v.str); break;
+    }
 }
 
 void show_stat_rows(std::string& out, const StatsSource& src, const CounterView& cv, const StatFilter& f,
                     std::uint64_t now_ms) {
     const auto& proxies = src.snap->proxies;
+    auto row_storage = std::make_unique<StatRow>();   // ~4 KiB: not on the stack
+    StatRow& row = *row_storage;
     for (std::size_t i = 0; i < proxies.size(); ++i) {
         int px = static_cast<int>(i);
         if (f.iid != -1 && f.iid != px + 1) continue;
         const conf::Proxy& p = proxies[i];
-        if (p.is_frontend && (f.type_mask & 1)) emit(out, frontend_row(src, cv, px), false);
+        if (p.is_frontend && (f.type_mask & 1)) {
+            frontend_stat_row(src, cv, px, row);
+            emit(out, row, false);
+        }
         if (!p.is_backend || src.state == nullptr || src.state->backend(px) == nullptr) continue;
         if (f.type_mask & 4) {
             const health::BackendState& be = *src.state->backend(px);
             for (int s = 0; s < be.size() && s < static_cast<int>(p.servers.size()); ++s) {
                 if (f.sid != -1 && f.sid != s + 1) continue;
                 if (!server_selected(be.server(s), f)) continue;
-                emit(out, server_row(src, cv, px, s, now_ms), true);
+                server_stat_row(src, cv, px, s, now_ms, true, row);
+                emit(out, row, true);
             }
         }
-        if (f.type_mask & 2) emit(out, backend_row(src, cv, px, now_ms), false);
+        if (f.type_mask & 2) {
+            backend_stat_row(src, cv, px, now_ms, row);
+            emit(out, row, false);
+        }
     }
 }
 

@@ -50,6 +50,47 @@ struct StatFilter {
     bool no_maint = false; // servers: not those in MAINT
 };
 
+// One field of a row, as HAProxy's `struct field`: empty, a number or text. The CSV prints it;
+// the Prometheus exporter (prometheus_exporter.hh) reads the numbers, so both show one value.
+struct StatValue {
+    enum class Kind : std::uint8_t { empty, u64, s64, str } kind = Kind::empty;
+    std::uint64_t u = 0;
+    std::int64_t s = 0;
+    std::string_view str;   // the Snapshot's, a static string, or the row's arena
+};
+
+// The fields of one frontend, backend or server row. Filled without allocating: text that is
+// not in the Snapshot or static is copied into the row's arena (and cut to what fits).
+class StatRow {
+public:
+    const StatValue& operator[](StatField f) const noexcept { return v_[static_cast<std::size_t>(f)]; }
+    void clear() noexcept;
+    void num(StatField f, std::uint64_t v) noexcept { at(f) = StatValue{StatValue::Kind::u64, v, 0, {}}; }
+    void inum(StatField f, std::int64_t v) noexcept { at(f) = StatValue{StatValue::Kind::s64, 0, v, {}}; }
+    // `v` must outlive the row (Snapshot strings, literals).
+    void text(StatField f, std::string_view v) noexcept { at(f) = StatValue{StatValue::Kind::str, 0, 0, v}; }
+    void copy(StatField f, std::string_view v) noexcept;   // into the arena
+    // The value as `show stat` prints it (numbers in decimal, empty as nothing).
+    void append_csv(std::string& out, StatField f) const;
+
+private:
+    StatValue& at(StatField f) noexcept { return v_[static_cast<std::size_t>(f)]; }
+    std::array<StatValue, kStatFieldCount> v_{};
+    char arena_[512];
+    std::size_t used_ = 0;
+};
+
+// The rows `show stat` prints, field by field. `with_text`: also the text that must be
+// formatted (server status string, address, last check description); the exporter leaves it
+// out. No allocation.
+void frontend_stat_row(const StatsSource& src, const CounterView& cv, int px, StatRow& out) noexcept;
+void server_stat_row(const StatsSource& src, const CounterView& cv, int px, int sv, std::uint64_t now_ms, bool with_text,
+                     StatRow& out);   // allocates only with_text (the address)
+void backend_stat_row(const StatsSource& src, const CounterView& cv, int px, std::uint64_t now_ms, StatRow& out) noexcept;
+
+// HAProxy prints a server's check fields only while its checks run: enabled, not paused by MAINT.
+bool checks_running(const health::ServerState& s) noexcept;
+
 // The header line, with its newline.
 std::string stat_header();
 
@@ -60,6 +101,8 @@ void show_stat_rows(std::string& out, const StatsSource& src, const CounterView&
 // HAProxy's status column for a server: "UP", "UP 1/3", "DOWN", "DOWN 1/2", "NOLB", "NOLB 1/3",
 // "DRAIN", "DRAIN 1/3", "MAINT", "no check" (src/stats.c srv_hlt_st).
 std::string server_status(const health::ServerState& s);
+// The same into out (at least 16 bytes); returns its length. No allocation.
+std::size_t server_status(const health::ServerState& s, char* out, std::size_t cap) noexcept;
 
 // A CSV field: as is, or in double quotes (inner quotes doubled) when it holds a comma, a quote
 // or a line break.

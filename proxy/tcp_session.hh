@@ -11,14 +11,21 @@
 #include "core/sock_addr.hh"
 #include "core/timer_wheel.hh"
 #include "geo/address.hh"
+#include "proxy/backend_queue.hh"
+#include "proxy/tls_stream.hh"
 
 namespace skjold::proxy {
+
+class TlsConn;
 
 // Who owns a timer node: the worker's on_timer() reads the tag to find the owner's type.
 enum class TimerOwner : std::uint8_t { listener, session, server_conn };
 struct TaggedTimer {
     core::TimerNode node;     // first member: a TimerNode* is a TaggedTimer*
     TimerOwner owner = TimerOwner::session;
+    // The WorkerRuntime (configuration generation) on this worker that owns the timer: its
+    // slot in the WorkerHost. Set when the owner's slot is initialised (WorkerRuntime::tag).
+    std::uint8_t host = 0;
 };
 
 inline constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
@@ -37,12 +44,14 @@ struct Direction {
 enum class TcpState : std::uint8_t {
     free,
     proxy_header,     // accept-proxy: waiting for the PROXY protocol header (timeout client)
+    queued,           // every usable server is at its maxconn: waiting in the backend queue
     connecting,
     retry_wait,
     sending_proxy,    // send-proxy[-v2]: the header goes to the server before any client byte
     relaying,
     closing,
     http,             // mode http: the HttpEngine drives the session (HttpSession `http`)
+    tls_handshake,    // `bind ... ssl`: the TLS handshake runs (timeout client), then routing
 };
 
 struct TcpSession {
@@ -62,7 +71,10 @@ struct TcpSession {
     core::SockAddr dst_sa{};              // as the client reached us (for servers without a port)
     core::SockAddr server_sa{};           // the server being connected to (the connect SQE points here)
     std::uint32_t http = kNoSlot;         // mode http: the HttpSession slot in the HttpEngine
+    TlsConn* tls = nullptr;               // `bind ... ssl`: the runtime's TlsSlot for this slot (tls_front.hh)
     TaggedTimer timer;
+    TlsStream srv_tls;                    // mode tcp, `server ... ssl`: s2c.q holds the plaintext (tcp_server_tls.cc)
+    QueueLink queue;                      // waiting for a server slot (backend_queue.hh)
     Direction c2s, s2c;
     // For the tcplog line (access_log.hh): times on the worker's clock (ms), the accept's wall
     // clock, bytes each way, and the termination state's two letters (TermCause, TermPhase).

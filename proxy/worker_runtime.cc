@@ -14,6 +14,7 @@
 #include "proxy/http_session.hh"
 #include "proxy/proxy_protocol.hh"
 #include "proxy/session_fetch.hh"
+#include "proxy/tls_context.hh"
 
 namespace skjold::proxy {
 
@@ -41,6 +42,7 @@ WorkerRuntime::WorkerRuntime(Shared& shared, unsigned index, std::vector<Listene
         listeners_[i].proxy = listeners[i].proxy;
         listeners_[i].owned = listeners[i].owned;
         listeners_[i].accept_proxy = listeners[i].accept_proxy;
+        listeners_[i].bind = listeners[i].bind;
     }
     balancers_.resize(snap_.proxies.size());
     fe_limit_.resize(snap_.proxies.size(), 0);
@@ -56,27 +58,42 @@ WorkerRuntime::WorkerRuntime(Shared& shared, unsigned index, std::vector<Listene
 
 WorkerRuntime::~WorkerRuntime() = default;
 
-void WorkerRuntime::thread_main(int cpu) noexcept {
-    if (cpu >= 0) {
-        if (auto r = core::pin_current_thread(cpu); !r)
-            SKJOLD_LOG(warning, "worker {}: cannot pin to CPU {}: {}", index_, cpu, core::describe(r.error()));
-    }
-    worker_ = std::make_unique<core::Worker>(index_, mailbox_);
-    core::Worker::Options o;
-    o.buffer_size = snap_.global.bufsize;
-    if (auto r = worker_->init(o); !r) {
-        failure_ = "io_uring set-up failed: " + core::describe(r.error());
-        phase_.store(static_cast<int>(Phase::failed), std::memory_order_release);
-        return;
-    }
+void WorkerRuntime::attach(core::Worker& w, std::uint8_t slot) noexcept {
+    worker_ = &w;
+    host_slot_ = slot;
+    for (auto& l : listeners_) tag(l.retry);
     http_ = std::make_unique<HttpEngine>(*this);
     for (std::size_t i = 0; i < listeners_.size(); ++i) arm_accept(static_cast<int>(i));
-    phase_.store(static_cast<int>(Phase::running), std::memory_order_release);
-    worker_->run(*this);
-    // Leaving: every session has ended (finished() says so); listeners are closed.
+    state_.store(1, std::memory_order_release);
+}
+
+void WorkerRuntime::detach() noexcept {
+    // Every session has ended (finished() says so); listeners are closed or handed over.
     http_.reset();
-    worker_.reset();
-    phase_.store(static_cast<int>(Phase::done), std::memory_order_release);
+    worker_ = nullptr;
+    state_.store(2, std::memory_order_release);
+}
+
+bool WorkerRuntime::owns_listener_fd(int fd) const noexcept {
+    for (const auto& l : listeners_)
+        if (l.fd == fd) return true;
+    return false;
+}
+
+void WorkerRuntime::retire(const WorkerRuntime& successor) noexcept {
+    if (stopping_) return;
+    retiring_ = true;
+    stopping_ = true;
+    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+        Listener& l = listeners_[i];
+        // The same socket in the new generation: it accepts there from now on, so it stays open
+        // (connections waiting in its backlog are not refused); the others close once idle.
+        if (l.fd >= 0 && successor.owns_listener_fd(l.fd)) l.owned = false;
+        worker_->timers().cancel(l.retry.node);
+        if (l.armed) cancel_accept(static_cast<int>(i));
+        else listener_down(l);
+    }
+    http_->stop(/*graceful_idle=*/true);
 }
 
 bool WorkerRuntime::finished() const noexcept {
@@ -88,7 +105,7 @@ bool WorkerRuntime::finished() const noexcept {
 }
 
 std::uint64_t WorkerRuntime::udata(const TcpSession& s, std::uint8_t op) const noexcept {
-    return core::UserData::pack(op, s.slot, sessions_.gen(s.slot));
+    return pack(op, s.slot, sessions_.gen(s.slot));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -99,7 +116,7 @@ void WorkerRuntime::arm_accept(int li) noexcept {
     if (l.armed || l.fd < 0 || stopping_) return;
     io_uring_sqe* sqe = worker_->ring().sqe();
     io_uring_prep_multishot_accept(sqe, l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    io_uring_sqe_set_data64(sqe, core::UserData::pack(kOpAccept, static_cast<std::uint32_t>(li), 0));
+    io_uring_sqe_set_data64(sqe, pack(kOpAccept, static_cast<std::uint32_t>(li), 0));
     l.armed = true;
 }
 
@@ -151,8 +168,8 @@ void WorkerRuntime::pause_listener(int li) noexcept {
 
 void WorkerRuntime::cancel_accept(int li) noexcept {
     io_uring_sqe* sqe = worker_->ring().sqe();
-    io_uring_prep_cancel64(sqe, core::UserData::pack(kOpAccept, static_cast<std::uint32_t>(li), 0), 0);
-    io_uring_sqe_set_data64(sqe, core::UserData::pack(kOpListenerCancel, static_cast<std::uint32_t>(li), 0));
+    io_uring_prep_cancel64(sqe, pack(kOpAccept, static_cast<std::uint32_t>(li), 0), 0);
+    io_uring_sqe_set_data64(sqe, pack(kOpListenerCancel, static_cast<std::uint32_t>(li), 0));
 }
 
 void WorkerRuntime::resume_listeners() noexcept {
@@ -171,7 +188,7 @@ void WorkerRuntime::start_session(int li, int fd) noexcept {
     Listener& l = listeners_[li];
     const int fe = l.proxy;
     const auto& px = snap_.proxies[fe];
-    if (stopping_) {
+    if (stopping_ && !retiring_) {
         ::close(fd);
         return;
     }
@@ -183,6 +200,7 @@ void WorkerRuntime::start_session(int li, int fd) noexcept {
     }
     TcpSession& s = sessions_[slot];
     s = TcpSession{};
+    tag(s.timer);
     s.slot = slot;
     s.cfd = fd;
     s.listener = li;
@@ -219,7 +237,7 @@ void WorkerRuntime::start_session(int li, int fd) noexcept {
         arm_recv(s, true);
         return;
     }
-    route_session(s);
+    start_client(s);   // TLS handshake first on a `bind ... ssl` (tls_front.cc), then routing
 }
 
 // Backend selection and the first connect: after accept, or once the PROXY header has told
@@ -277,7 +295,7 @@ void WorkerRuntime::on_proxy_header_data(TcpSession& s) noexcept {
         s.src_known = s.dst_known = true;
     }
     worker_->timers().cancel(s.timer.node);
-    route_session(s);
+    start_client(s);
 }
 
 bool WorkerRuntime::choose_backend(TcpSession& s) noexcept {
@@ -298,7 +316,17 @@ void WorkerRuntime::connect_server(TcpSession& s, int avoid, int force) noexcept
     const auto& be = snap_.proxies[s.backend];
     Balancer& bal = *balancers_[s.backend];
     if (be.balance == conf::Balance::source) know_address(s, true);
-    int srv = force >= 0 ? force : bal.pick(s.src, avoid);
+    int srv = force;
+    if (srv < 0) {
+        // Server maxconn: behind sessions already waiting, or when every usable server is
+        // full, wait in the backend queue (worker_queue.cc) for a slot or timeout queue.
+        srv = queue_waiting(s.backend) ? -1 : bal.pick(s.src, avoid);
+        if (srv < 0 && bal.candidates() > 0) {
+            enqueue(s);
+            return;
+        }
+        if (srv >= 0) note_queue_time(s.backend, srv, 0);
+    }
     if (srv < 0) {
         stats_.proxies[s.backend].no_server.add();
         SKJOLD_LOG(debug, "backend {}: no server available", be.name);
@@ -317,6 +345,13 @@ void WorkerRuntime::connect_server(TcpSession& s, int avoid, int force) noexcept
     // No port on the server line: the port the client connected to.
     if (addr.port() == 0 && know_address(s, false)) addr.set_port(s.dst_port);
     s.sfd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    // `server ... ssl`: TLS once connected (tcp_server_tls.cc); never clear text to such a
+    // server when its contexts are missing.
+    s.srv_tls.ctx = server_tls_context(s.backend, srv);
+    if (s.sfd >= 0 && s.srv_tls.ctx == nullptr && be.servers[srv].opt.ssl) {
+        ::close(s.sfd);
+        s.sfd = -1;
+    }
     if (s.sfd < 0) {
         stats_.sessions_refused.add();
         s.state = TcpState::connecting;
@@ -344,8 +379,9 @@ void WorkerRuntime::on_connect(TcpSession& s, int res) noexcept {
         return;
     }
     worker_->timers().cancel(s.timer.node);
-    // Passive health (`observe layer4`): every connect outcome, before retries hide it.
-    if (shared_.observer)
+    // Passive health (`observe layer4`): every connect outcome, before retries hide it (with
+    // ssl, the success is reported once the handshake is done).
+    if (shared_.observer && !(res == 0 && s.srv_tls.active()))
         shared_.observer->report(index_, s.backend, s.server,
                                  res == 0              ? health::ObserveEvent::l4_ok
                                  : res == -ECANCELED   ? health::ObserveEvent::l4_timeout
@@ -354,7 +390,7 @@ void WorkerRuntime::on_connect(TcpSession& s, int res) noexcept {
         s.t_connected = worker_->now();
         const auto& opt = snap_.proxies[s.backend].servers[s.server].opt;
         if (opt.send_proxy || opt.send_proxy_v2) send_proxy_header(s);
-        else start_relay(s);
+        else server_side_ready(s);
         return;
     }
     auto& sc = stats_.servers[s.backend][s.server];
@@ -433,7 +469,7 @@ void WorkerRuntime::on_proxy_sent(TcpSession& s, int res) noexcept {
     if (!send_completed(s, res)) return;
     s.proxy_out_off = static_cast<std::uint8_t>(s.proxy_out_off + res);
     if (s.proxy_out_off < s.proxy_out_len) send_proxy_rest(s);
-    else start_relay(s);
+    else server_side_ready(s);
 }
 
 void WorkerRuntime::start_relay(TcpSession& s) noexcept {
@@ -462,6 +498,12 @@ void WorkerRuntime::arm_idle_timer(TcpSession& s) noexcept {
 
 void WorkerRuntime::arm_recv(TcpSession& s, bool client_side) noexcept {
     Direction& d = client_side ? s.c2s : s.s2c;
+    if (!client_side && s.srv_tls.active()) {
+        // TLS server: plaintext held back by backpressure is decrypted on a borrowed buffer's
+        // completion; received ciphertext counts toward the marks.
+        if (s.state == TcpState::relaying && s.srv_tls.backlog() && d.q.bytes < kLowWater) server_tls_borrow(s);
+        if (s.srv_tls.failing || s.srv_tls.eof || d.q.bytes + s.srv_tls.held() >= kLowWater) return;
+    }
     if (d.recv_armed || d.eof || s.aborting || d.q.bytes >= kLowWater) return;
     io_uring_sqe* sqe = worker_->ring().sqe();
     io_uring_prep_recv_multishot(sqe, client_side ? s.cfd : s.sfd, nullptr, 0, 0);
@@ -479,6 +521,15 @@ void WorkerRuntime::kick_send(TcpSession& s, bool to_server) noexcept {
     if (d.send_inflight || d.q.empty() || s.aborting || s.state != TcpState::relaying) return;
     auto& br = worker_->buffers();
     auto& m = br.meta(d.q.head);
+    if (to_server && s.srv_tls.active()) {   // TLS server: encrypted first; on_send follows (tcp_server_tls.cc)
+        server_tls_send(s);
+        return;
+    }
+    if (!to_server && s.tls != nullptr) {   // TLS: encrypted first; completes in on_send (tls_front.cc)
+        d.send_inflight = true;
+        tls_send(s, br.data(d.q.head) + m.off, m.len - m.off);
+        return;
+    }
     io_uring_sqe* sqe = worker_->ring().sqe();
     io_uring_prep_send(sqe, to_server ? s.sfd : s.cfd, br.data(d.q.head) + m.off, m.len - m.off, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, udata(s, to_server ? kOpSendServer : kOpSendClient));
@@ -486,7 +537,14 @@ void WorkerRuntime::kick_send(TcpSession& s, bool to_server) noexcept {
     ++s.inflight;
 }
 
-void WorkerRuntime::on_recv(TcpSession& s, bool client_side, const io_uring_cqe& cqe) noexcept {
+void WorkerRuntime::on_recv(TcpSession& s, bool client_side, const io_uring_cqe& raw) noexcept {
+    if (!client_side && s.srv_tls.active()) {   // TLS server: decrypted into s2c.q (tcp_server_tls.cc)
+        on_server_tls_recv(s, raw);
+        return;
+    }
+    io_uring_cqe cqe = raw;
+    // TLS client: the ciphertext becomes plaintext in the queue and `cqe` says how much.
+    if (client_side && s.tls != nullptr && !tls_on_recv(s, cqe)) return;
     Direction& d = client_side ? s.c2s : s.s2c;
     auto& br = worker_->buffers();
     const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
@@ -588,7 +646,8 @@ void WorkerRuntime::maybe_finish(TcpSession& s) noexcept {
     // shut the other side's write half; the reply still flows back.
     auto propagate = [&](Direction& d, int dst) {
         if (d.eof && !d.shut && d.q.empty() && !d.send_inflight) {
-            ::shutdown(dst, SHUT_WR);
+            if (dst == s.cfd) shutdown_client_write(s);   // TLS: after a close_notify
+            else shutdown_server_write(s);                // TLS server: after a close_notify
             d.shut = true;
             const auto& fe = snap_.proxies[s.frontend];
             const auto& be = snap_.proxies[s.backend];
@@ -615,6 +674,7 @@ void WorkerRuntime::cancel_op(TcpSession& s, std::uint8_t op) noexcept {
 void WorkerRuntime::abort_session(TcpSession& s) noexcept {
     if (s.aborting) return;
     s.aborting = true;
+    dequeue(s);   // before the HTTP side forgets s.backend
     if (s.http != kNoSlot) http_->on_abort(s);
     s.state = TcpState::closing;
     worker_->timers().cancel(s.timer.node);
@@ -640,6 +700,8 @@ void WorkerRuntime::release_if_idle(TcpSession& s) noexcept {
     s.c2s.q.clear(br);
     s.s2c.q.clear(br);
     worker_->timers().cancel(s.timer.node);
+    if (s.tls != nullptr) tls_release(s);
+    s.srv_tls.release(br);   // TLS to the server: its connection and buffers (nothing if plain)
     if (s.cfd >= 0) ::close(s.cfd);
     if (s.sfd >= 0) ::close(s.sfd);
     if (s.backend >= 0) {
@@ -679,7 +741,13 @@ void WorkerRuntime::log_tcp_session(TcpSession& s) noexcept {
         if (s.server >= 0) f.srvconn = static_cast<std::uint32_t>(stats_.servers[s.backend][s.server].cur_conn.read());
         f.retries = static_cast<std::uint32_t>(be.retries - s.retries_left);
     }
-    f.t_queue = s.t_connect != 0 ? 0 : -1;
+    // Tw: from joining the backend queue to the connect (or to the end, when it never left it).
+    if (s.queue.since != 0) {
+        f.t_queue = static_cast<std::int64_t>((s.t_connect >= s.queue.since ? s.t_connect : now) - s.queue.since);
+        f.backend_queue = s.queue.ahead;
+    } else {
+        f.t_queue = s.t_connect != 0 ? 0 : -1;
+    }
     f.t_connect = s.t_connected != 0 ? static_cast<std::int64_t>(s.t_connected - s.t_connect) : -1;
     f.t_total = static_cast<std::int64_t>(now - s.t_accept);
     f.bytes_out = s.bytes_out;
@@ -702,12 +770,13 @@ void WorkerRuntime::set_term(TcpSession& s, char cause, char phase) noexcept {
 
 void WorkerRuntime::on_completion(const io_uring_cqe& cqe) noexcept {
     auto ud = core::UserData::unpack(cqe.user_data);
+    ud.op &= kOpMask;
     if (ud.op == kOpAccept) {
         on_accept(static_cast<int>(ud.slot), cqe);
         return;
     }
     if (ud.op == kOpListenerCancel) return;
-    if (ud.op >= kOpConnConnect && ud.op <= kOpConnCancel) {
+    if (ud.op >= kOpConnConnect && ud.op <= kOpConnBorrow) {
         http_->on_conn_completion(ud.op, ud.slot, ud.gen, cqe);
         return;
     }
@@ -730,6 +799,9 @@ void WorkerRuntime::on_completion(const io_uring_cqe& cqe) noexcept {
         break;
     case kOpConnect: on_connect(s, cqe.res); break;
     case kOpSendProxy: on_proxy_sent(s, cqe.res); break;
+    case kOpTlsSendClient: on_tls_sent(s, cqe.res); break;
+    case kOpTlsSendServer: on_server_tls_sent(s, cqe.res); break;
+    case kOpTlsBorrowServer: on_server_tls_borrowed(s, cqe); break;
     case kOpCancel:
         --s.inflight;
         release_if_idle(s);
@@ -759,6 +831,15 @@ void WorkerRuntime::on_timer(core::TimerNode* node) noexcept {
     case TcpState::http:
         http_->on_timer(s);
         break;
+    case TcpState::tls_handshake:
+        // No complete TLS handshake within timeout client (a stalled or very slow client).
+        stats_.proxies[s.frontend].timeouts.add();
+        if (TlsContext* ctx = listener_tls(s.listener)) {
+            ctx->stats().failed.add();
+            ctx->stats().failed_other.add();
+        }
+        tls_failed(s, "no complete handshake within timeout client");
+        break;
     case TcpState::proxy_header:
         // No complete PROXY header within timeout client.
         stats_.proxies[s.frontend].timeouts.add();
@@ -769,10 +850,16 @@ void WorkerRuntime::on_timer(core::TimerNode* node) noexcept {
     case TcpState::connecting:
         // timeout connect: cancel the connect; its completion (-ECANCELED) retries or gives up.
         stats_.proxies[s.backend].timeouts.add();
-        cancel_op(s, kOpConnect);
+        if (s.srv_tls.handshaking) server_tls_failed(s, "timeout during the handshake", health::ObserveEvent::l4_timeout);
+        else cancel_op(s, kOpConnect);
         break;
     case TcpState::retry_wait:
         connect_server(s, -1, s.server);
+        break;
+    case TcpState::queued:
+        // timeout queue: no slot freed in time; the client's connection closes (sQ).
+        dequeue(s);
+        queue_failed(s, true);
         break;
     case TcpState::relaying:
         if (worker_->now() - s.last_activity >= static_cast<std::uint64_t>(s.idle_timeout)) {
@@ -791,17 +878,22 @@ void WorkerRuntime::after_batch() noexcept {
     if (!starved_.empty() && worker_->buffers().available() > worker_->buffers().count() / 4) {
         for (std::uint32_t slot : starved_) {
             TcpSession& s = sessions_[slot];
-            if ((s.state != TcpState::relaying && s.state != TcpState::http) || s.aborting) continue;
+            if ((s.state != TcpState::relaying && s.state != TcpState::http && s.state != TcpState::tls_handshake) ||
+                s.aborting)
+                continue;
             if (s.c2s.starved) arm_recv(s, true);
             if (s.s2c.starved) arm_recv(s, false);
         }
         starved_.clear();
     }
     if (http_) http_->after_batch();
+    serve_queues();
 }
 
 void WorkerRuntime::on_message(const core::Message& m) noexcept {
-    if (m.kind == kMsgStop && !stopping_) {
+    if (m.kind == kMsgStop && (!stopping_ || retiring_)) {
+        // (A retiring generation stops for good too: its idle clients close now.)
+        retiring_ = false;
         stopping_ = true;
         for (std::size_t i = 0; i < listeners_.size(); ++i) {
             Listener& l = listeners_[i];
@@ -809,11 +901,11 @@ void WorkerRuntime::on_message(const core::Message& m) noexcept {
             if (l.armed) cancel_accept(static_cast<int>(i));
             else listener_down(l);
         }
-        http_->stop();   // idle keep-alive and pooled connections close now
+        http_->stop(/*graceful_idle=*/false);   // idle keep-alive and pooled connections close now
     } else if (m.kind == kMsgHardStop) {
         stopping_ = true;
         sessions_.for_each_live([&](std::uint32_t, TcpSession& s) { abort_session(s); });
-        http_->stop();
+        http_->stop(/*graceful_idle=*/false);
     }
 }
 

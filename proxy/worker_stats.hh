@@ -26,8 +26,8 @@ struct ProxyCounters {
     // upper bound of the process-wide maximum. Incremented by: the session code, right after
     // cur_conn.add(), through note_max().
     core::Counter max_conn;
-    core::Counter max_queue;     // qmax (backend), note_max() by whoever queues (none yet)
-    core::Counter cur_queue;     // qcur (backend): requests waiting for a server (none yet)
+    core::Counter max_queue;     // qmax (backend): note_max() by WorkerRuntime::enqueue
+    core::Counter cur_queue;     // qcur (backend): sessions waiting for a server slot (worker_queue.cc)
     core::Counter lbtot;         // backend: times the balancer picked a server (session code)
     core::Counter req_tot;       // HTTP requests received (frontend) / sent (backend): http-core
     core::Counter hrsp_1xx, hrsp_2xx, hrsp_3xx, hrsp_4xx, hrsp_5xx;   // responses by class: http-core
@@ -49,6 +49,9 @@ struct ProxyCounters {
     // (connect, total), http-core (response time).
     core::Counter ctime_sum, ctime_n, rtime_sum, rtime_n, ttime_sum, ttime_n;
     core::Counter last_sess;     // backend: core::monotonic_ms() / 1000 + 1 at the last session assigned (0: never): session code
+    // Queue time (ms) of every session assigned a server, 0 for those that did not wait, and
+    // their number, for qtime (sum / count): WorkerRuntime::note_queue_time.
+    core::Counter qtime_sum, qtime_n;
 };
 
 struct ServerCounters {
@@ -69,6 +72,7 @@ struct ServerCounters {
     core::Counter internal_errors;
     core::Counter ctime_sum, ctime_n, rtime_sum, rtime_n, ttime_sum, ttime_n;   // as ProxyCounters
     core::Counter last_sess;     // as ProxyCounters::last_sess (session code)
+    core::Counter qtime_sum, qtime_n;   // as ProxyCounters (WorkerRuntime::note_queue_time)
 };
 
 // For the max_* counters: single writer, so a load, compare and store is enough. The one other

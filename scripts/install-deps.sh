@@ -16,6 +16,8 @@ packages=(
     clang
     # stats socket tools tested against skjold (tests/integration/stats_tools_test.cc)
     hatop prometheus-haproxy-exporter tmux
+    # promtool checks the Prometheus exporter's page (tests/integration/prometheus_test.cc)
+    prometheus
 )
 
 missing=()

@@ -12,13 +12,12 @@
 //     still serialises to a head the parser accepts.
 #include <array>
 #include <cstdint>
-#include <cstring>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "conf/loader.hh"
+#include "fuzz_pieces.hh"
 #include "proxy/http_fetch.hh"
 #include "proxy/http_message.hh"
 #include "proxy/http_parser.hh"
@@ -30,6 +29,7 @@ namespace {
 using skjold::proxy::HttpMessage;
 using skjold::proxy::HttpParser;
 using Event = HttpParser::Event;
+using skjold::fuzz::Pieces;
 
 constexpr std::uint32_t kBufsize = 16384;   // tune.bufsize default
 constexpr int kMaxMessages = 4;
@@ -87,38 +87,6 @@ struct Verdict {
         }
         return end == o.end;
     }
-};
-
-// The input cut into pieces, each in its own heap block of exactly its size.
-class Pieces {
-public:
-    Pieces(const std::uint8_t* data, std::size_t size, const std::vector<std::size_t>& cuts) : size_(size) {
-        std::size_t from = 0;
-        for (std::size_t to : cuts) add(data, from, to);
-        add(data, from, size);
-    }
-    std::size_t size() const { return size_; }
-    // The bytes from `pos` to the end of the piece holding it.
-    std::pair<const char*, std::size_t> at(std::size_t pos) const {
-        for (const auto& p : pieces_)
-            if (pos >= p.start && pos < p.start + p.len) return {p.bytes.get() + (pos - p.start), p.start + p.len - pos};
-        fail();
-    }
-
-private:
-    struct Piece {
-        std::size_t start, len;
-        std::unique_ptr<char[]> bytes;
-    };
-    void add(const std::uint8_t* data, std::size_t& from, std::size_t to) {
-        if (to <= from || to > size_) return;
-        Piece p{from, to - from, std::make_unique<char[]>(to - from)};
-        std::memcpy(p.bytes.get(), data + from, p.len);
-        pieces_.push_back(std::move(p));
-        from = to;
-    }
-    std::size_t size_;
-    std::vector<Piece> pieces_;
 };
 
 // Feeds from `pos` until an event other than need_more, or the end of the input (then one
@@ -209,23 +177,8 @@ std::vector<Verdict> run(const std::uint8_t* data, std::size_t size, const std::
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const auto whole = run(data, size, {}, true);
 
-    std::vector<std::size_t> cuts;
-    for (std::size_t i = 1; i < size && i <= 64; ++i) cuts.push_back(i);
-    if (run(data, size, cuts, false) != whole) fail();
-
-    // Split points from the data itself (FNV-1a of the input seeds a small LCG), two ways.
-    std::uint64_t h = 1469598103934665603ull;
-    for (std::size_t i = 0; i < size; ++i) h = (h ^ data[i]) * 1099511628211ull;
-    for (int round = 0; round < 2 && size > 1; ++round) {
-        cuts.clear();
-        const std::size_t span = round == 0 ? 16 : size / 3 + 2;
-        for (std::size_t at = 0;;) {
-            h = h * 6364136223846793005ull + 1442695040888963407ull;
-            at += 1 + (h >> 33) % span;
-            if (at >= size) break;
-            cuts.push_back(at);
-        }
+    skjold::fuzz::for_each_split(data, size, [&](const std::vector<std::size_t>& cuts) {
         if (run(data, size, cuts, false) != whole) fail();
-    }
+    });
     return 0;
 }

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "harness.hh"
 
@@ -121,6 +122,10 @@ std::string skjold_binary() {
     return env && *env ? env : SKJOLD_BIN;
 }
 
+pid_t spawn_process(const std::vector<std::string>& argv, int out_fd, int err_fd) {
+    return spawn(argv, out_fd, err_fd);
+}
+
 RunResult run_process(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                       const std::filesystem::path& cwd) {
     int out_pipe[2], err_pipe[2];
@@ -196,6 +201,7 @@ Skjold Skjold::start_program(const std::string& program, std::vector<std::string
 
     Skjold s;
     s.log_path_ = ready.string() + ".log";
+    s.ready_path_ = ready;
     int log_fd = open(s.log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     REQUIRE_MESSAGE(log_fd >= 0, "cannot create " << s.log_path_ << ": " << std::strerror(errno));
     std::vector<std::string> argv{program};
@@ -251,6 +257,7 @@ Skjold::Skjold(Skjold&& other) noexcept
       pidfd_(other.pidfd_),
       exit_code_(other.exit_code_),
       log_path_(std::move(other.log_path_)),
+      ready_path_(std::move(other.ready_path_)),
       listeners_(std::move(other.listeners_)) {
     other.pid_ = -1;
     other.pidfd_ = -1;
@@ -324,5 +331,36 @@ int Skjold::stop(std::chrono::milliseconds timeout) {
 }
 
 std::string Skjold::log() const { return read_file(log_path_); }
+
+namespace {
+
+std::size_t count_of(const std::string& text, std::string_view what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+}  // namespace
+
+bool Skjold::reload(std::chrono::milliseconds timeout) {
+    const std::string before = log();
+    const std::size_t ok = count_of(before, "reload ok"), failed = count_of(before, "reload failed");
+    signal(SIGHUP);
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+        const std::string now = log();
+        if (count_of(now, "reload failed") > failed) return false;
+        if (count_of(now, "reload ok") > ok) {
+            std::string error;
+            auto parsed = parse_ready(read_file(ready_path_), error);
+            REQUIRE_MESSAGE(parsed.has_value(), error);
+            listeners_ = std::move(*parsed);
+            return true;
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    MESSAGE("no reload line within " << timeout.count() << " ms");
+    return false;
+}
 
 }  // namespace skjold::test

@@ -30,6 +30,10 @@ struct RunResult {
 // (default: the current one), capturing stdout and stderr; killed after `timeout`.
 RunResult run_process(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = 10s,
                       const std::filesystem::path& cwd = {});
+// Starts argv[0] (a path, or a name looked up in $PATH) with argv, stdin from /dev/null, stdout and
+// stderr on the given descriptors; it dies with the test process. The caller reaps it.
+pid_t spawn_process(const std::vector<std::string>& argv, int out_fd, int err_fd);
+
 // Runs skjold with `args` (e.g. {"-c", "-f", cfg}) to completion.
 RunResult run_check(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 10s,
                     const std::filesystem::path& cwd = {});
@@ -76,6 +80,11 @@ public:
     // exit in time it is killed, the test FAILs, and -1 is returned.
     int stop(std::chrono::milliseconds timeout = 10s);
 
+    // SIGHUP, then waits for skjold's "reload ok" / "reload failed" line (a new one) and reads the
+    // ready file again (listeners may have changed). True when the reload was adopted; false when
+    // it failed or no line came within `timeout`.
+    bool reload(std::chrono::milliseconds timeout = 10s);
+
     std::string log() const;  // everything skjold wrote to stdout and stderr so far
     const std::filesystem::path& log_path() const noexcept { return log_path_; }
 
@@ -87,6 +96,7 @@ private:
     int pidfd_ = -1;
     std::optional<int> exit_code_;
     std::filesystem::path log_path_;
+    std::filesystem::path ready_path_;
     std::vector<Listener> listeners_;
 };
 

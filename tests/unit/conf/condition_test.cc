@@ -80,6 +80,8 @@ TEST_CASE("every fetch keyword of CONFIG.md is in the registry with HAProxy's ty
         {"dst_port", FetchId::dst_port, SampleType::integer, MatchMethod::integer},
         {"ssl_fc", FetchId::ssl_fc, SampleType::boolean, MatchMethod::boolean},
         {"ssl_fc_sni", FetchId::ssl_fc_sni, SampleType::str, MatchMethod::str},
+        {"ssl_fc_protocol", FetchId::ssl_fc_protocol, SampleType::str, MatchMethod::str},
+        {"ssl_fc_alpn", FetchId::ssl_fc_alpn, SampleType::str, MatchMethod::str},
         {"hdr", FetchId::hdr, SampleType::str, MatchMethod::str},
         {"hdr_sub", FetchId::hdr, SampleType::str, MatchMethod::sub},
         {"hdr_beg", FetchId::hdr, SampleType::str, MatchMethod::beg},

@@ -116,6 +116,7 @@ backend be_alt
     timeout server 1s
     option httpchk /status
     http-check expect rstatus ^2[0-9]{2}$
+    http-request use-service prometheus-exporter if { path /metrics }
     server b1 [::1]:8000 weight 0
 
 listen li_tcp
@@ -440,6 +441,10 @@ TEST_CASE("backend keywords set servers, default-server and health checks") {
     CHECK(alt.httpchk.enabled);
     CHECK(alt.httpchk.method == "OPTIONS");   // one argument is the URI
     CHECK(alt.httpchk.uri == "/status");
+    REQUIRE(alt.http_request.size() == 1);
+    CHECK(alt.http_request[0].action == Rule::Action::use_service);
+    CHECK(alt.http_request[0].name == "prometheus-exporter");
+    CHECK(alt.http_request[0].cond.present);
     CHECK(alt.httpchk.version == "HTTP/1.0");
     CHECK(alt.httpchk.expect == HttpCheck::Expect::rstatus);
     CHECK(alt.httpchk.expect_arg == "^2[0-9]{2}$");

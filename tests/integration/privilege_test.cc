@@ -1,0 +1,95 @@
+// Privilege drop (issue 7): `user`, `group` and `chroot` seen from outside, in /proc, for the
+// process and every one of its threads, while the proxy still serves. Needs root (skipped with a
+// message otherwise).
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "harness.hh"
+#include "http_backend.hh"
+#include "http_client.hh"
+
+namespace t = skjold::test;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+// "Name:\tvalue" lines of a /proc status file.
+std::map<std::string, std::string> proc_status(const fs::path& file) {
+    std::map<std::string, std::string> out;
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::size_t colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::size_t v = line.find_first_not_of(" \t", colon + 1);
+        out[line.substr(0, colon)] = v == std::string::npos ? "" : line.substr(v);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("privilege");
+
+TEST_CASE("user, group and chroot apply to every thread, CAP_NET_BIND_SERVICE is all that stays, and the proxy serves") {
+    if (geteuid() != 0) {
+        MESSAGE("not root: the privilege drop cannot be tested here");
+        return;
+    }
+    t::Tempdir dir;
+    t::HttpBackend be("served");
+    // The chroot: skjold writes its ready file after the drop, inside the chroot, so the path the
+    // test waits on (dir/link/ready) leads through a symlink to the same path under the chroot.
+    const fs::path jail = dir / "jail";
+    const fs::path inside = jail / dir.path().relative_path() / "link";
+    fs::create_directories(inside);
+    fs::permissions(inside, fs::perms::all);   // written by nobody
+    fs::create_directory_symlink(inside, dir / "link");
+    auto cfg = dir.write("skjold.cfg", t::fill("global\n"
+                                               "    user nobody\n"
+                                               "    group nogroup\n"
+                                               "    chroot ${JAIL}\n"
+                                               "    nbthread 2\n",
+                                               {{"JAIL", jail.string()}}) +
+                                           std::string(t::kHttpDefaults) +
+                                           t::fill("listen fe\n"
+                                                   "    bind 127.0.0.1:0\n"
+                                                   "    server s1 ${S}\n",
+                                                   {{"S", be.addr()}}));
+    auto lb = t::Skjold::start({"-f", cfg.string(), "--ready-file", (dir / "link" / "ready").string()});
+    const fs::path proc = "/proc/" + std::to_string(lb.pid());
+
+    std::error_code ec;
+    CHECK(fs::read_symlink(proc / "root", ec) == jail);
+    std::size_t threads = 0;
+    for (const auto& task : fs::directory_iterator(proc / "task")) {
+        auto st = proc_status(task.path() / "status");
+        INFO("thread " << task.path().filename().string() << " (" << st["Name"] << ")");
+        CHECK(st["Uid"] == "65534\t65534\t65534\t65534");
+        CHECK(st["Gid"] == "65534\t65534\t65534\t65534");
+        CHECK(st["Groups"] == "");
+        CHECK(st["CapEff"] == "0000000000000400");   // CAP_NET_BIND_SERVICE only
+        CHECK(st["CapPrm"] == "0000000000000400");
+        CHECK(st["CapInh"] == "0000000000000000");
+        CHECK(st["CapBnd"] == "0000000000000400");
+        CHECK(st["CapAmb"] == "0000000000000000");
+        ++threads;
+    }
+    CHECK(threads >= 3);   // the control thread and two workers at least
+
+    auto r = t::fetch(lb.listener("fe"), t::http_get("/"));
+    INFO(r);
+    CHECK(r.status == 200);
+    CHECK(r.body == "served");
+    CHECK(lb.stop() == 0);
+}
+
+TEST_SUITE_END();

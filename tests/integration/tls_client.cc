@@ -1,0 +1,149 @@
+#include "tls_client.hh"
+
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+namespace skjold::test {
+
+namespace {
+
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// Single-quoted for sh -c.
+std::string quote(std::string_view s) {
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'') out += "'\\''";
+        else out += c;
+    }
+    return out + "'";
+}
+
+}  // namespace
+
+TestCert make_cert(const std::filesystem::path& dir, const std::filesystem::path& pem_path, std::string_view name,
+                   KeyType type) {
+    TestCert c;
+    c.cert = dir / (std::string(name) + ".crt");
+    auto key = dir / (std::string(name) + ".key");
+    std::vector<std::string> argv{"openssl", "req", "-x509", "-nodes", "-days", "30", "-subj",
+                                  "/CN=" + std::string(name), "-addext", "subjectAltName=DNS:" + std::string(name),
+                                  "-keyout", key.string(), "-out", c.cert.string(), "-newkey"};
+    if (type == KeyType::ecdsa_p256) {
+        argv.insert(argv.end(), {"ec", "-pkeyopt", "ec_paramgen_curve:P-256"});
+    } else {
+        argv.push_back("rsa:2048");
+    }
+    auto r = run_process(argv, 30s);
+    INFO("openssl req: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    std::ofstream out(pem_path, std::ios::binary);
+    out << slurp(c.cert) << slurp(key);
+    REQUIRE(out.good());
+    c.pem = pem_path;
+    return c;
+}
+
+RunResult s_client(const Address& at, const std::vector<std::string>& args, std::string_view input,
+                   std::chrono::milliseconds timeout) {
+    std::string cmd = "printf '%s' " + quote(input) + " | openssl s_client -ign_eof -connect " + at.to_string();
+    for (const auto& a : args) cmd += " " + quote(a);
+    cmd += " 2>&1";
+    return run_process({"sh", "-c", cmd}, timeout);
+}
+
+std::string field_after(std::string_view out, std::string_view key) {
+    auto p = out.find(key);
+    if (p == std::string_view::npos) return {};
+    p += key.size();
+    while (p < out.size() && out[p] == ' ') ++p;
+    auto e = out.find_first_of("\r\n", p);
+    return std::string(out.substr(p, e == std::string_view::npos ? std::string_view::npos : e - p));
+}
+
+namespace {
+
+using CtxPtr = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
+
+// No session kept or offered: every connection is a full handshake.
+CtxPtr full_handshake_ctx() {
+    CtxPtr ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+    if (ctx) {
+        SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+    }
+    return ctx;
+}
+
+std::optional<std::string> exchange_on(SSL_CTX* ctx, const Address& at, std::string_view sni, std::string_view request,
+                                       std::string_view prefix) {
+    int fd = ::socket(at.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return std::nullopt;
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (::connect(fd, at.sa(), at.length) != 0 ||
+        (!prefix.empty() && ::send(fd, prefix.data(), prefix.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(prefix.size()))) {
+        ::close(fd);
+        return std::nullopt;
+    }
+    const std::string name(sni);
+    SSL* s = SSL_new(ctx);
+    SSL_set_fd(s, fd);
+    SSL_set_tlsext_host_name(s, name.c_str());
+    std::optional<std::string> reply;
+    if (SSL_connect(s) == 1) {
+        reply.emplace();
+        if (!request.empty()) {
+            SSL_write(s, request.data(), static_cast<int>(request.size()));
+            char buf[4096];
+            int n;
+            while ((n = SSL_read(s, buf, sizeof buf)) > 0) reply->append(buf, static_cast<std::size_t>(n));
+        }
+        SSL_shutdown(s);
+    }
+    SSL_free(s);
+    ERR_clear_error();
+    ::close(fd);
+    return reply;
+}
+
+}  // namespace
+
+std::optional<std::string> tls_exchange(const Address& at, std::string_view sni, std::string_view request,
+                                        std::string_view prefix) {
+    auto ctx = full_handshake_ctx();
+    return ctx ? exchange_on(ctx.get(), at, sni, request, prefix) : std::nullopt;
+}
+
+int handshake_loop(const Address& at, std::string_view sni, int count, std::string_view request) {
+    auto ctx = full_handshake_ctx();
+    int ok = 0;
+    for (int i = 0; ctx && i < count; ++i) ok += exchange_on(ctx.get(), at, sni, request, {}).has_value();
+    return ok;
+}
+
+long rss_kib(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+
+}  // namespace skjold::test

@@ -1,0 +1,50 @@
+#pragma once
+// TLS helpers for the integration tests (tlsfront): test certificates made with the openssl CLI,
+// `openssl s_client` runs, and an in-process OpenSSL client for loops of handshakes. Every
+// connection goes to 127.0.0.1 only. Owner: the test thread.
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "address.hh"
+#include "skjold_process.hh"
+
+namespace skjold::test {
+
+// A self-signed certificate for `name` (CN and SAN), HAProxy's PEM convention (certificate then
+// key in one file): `pem` is what `crt` loads, `cert` the certificate alone (curl --cacert).
+struct TestCert {
+    std::filesystem::path pem, cert;
+};
+enum class KeyType { ecdsa_p256, rsa_2048 };
+// Writes dir/NAME.crt, dir/NAME.key and `pem_path` (cert + key). FAILs the test when openssl fails.
+TestCert make_cert(const std::filesystem::path& dir, const std::filesystem::path& pem_path, std::string_view name,
+                   KeyType type = KeyType::ecdsa_p256);
+
+// `openssl s_client -connect ADDR args...` with `input` on its stdin and -ign_eof (it reads
+// until the server closes), so TLS 1.3 tickets and the reply are read before it exits.
+RunResult s_client(const Address& at, const std::vector<std::string>& args, std::string_view input = {},
+                   std::chrono::milliseconds timeout = 10s);
+
+// The value after "KEY" on the first line of `out` that contains it ("Protocol  :" -> "TLSv1.3").
+std::string field_after(std::string_view out, std::string_view key);
+
+// One TLS connection from this process: `prefix` sent in clear first (a PROXY header), a full
+// handshake with `sni`, `request`, and everything the server sends until it closes. nullopt when
+// the connection or the handshake failed.
+std::optional<std::string> tls_exchange(const Address& at, std::string_view sni, std::string_view request,
+                                        std::string_view prefix = {});
+
+// Full handshakes from this process (no session reused): each connects, handshakes with `sni`,
+// sends `request` when not empty and reads the reply until the server closes, then closes.
+// Returns how many completed the handshake.
+int handshake_loop(const Address& at, std::string_view sni, int count, std::string_view request = {});
+
+// VmRSS of `pid` in KiB (from /proc/PID/status); -1 when unreadable.
+long rss_kib(int pid);
+
+}  // namespace skjold::test
