@@ -454,6 +454,15 @@ int Control::run(std::shared_ptr<const conf::Snapshot> snap) {
         close_listeners(*listeners);
         return 1;
     }
+    // A reload reads the files again from inside the chroot, as the user: say now, not at the
+    // first SIGHUP, when what it needs is not there (skjold(8), PRIVILEGES).
+    if (!snap->global.chroot.empty() || !snap->global.user.empty()) {
+        auto again = load_configuration(opt_.files);
+        if (!again.errors.empty() || !again.snapshot)
+            SKJOLD_LOG(warning, "a reload would fail after chroot/user: {} (the configuration and the files it "
+                                "names must be readable inside the chroot, at the same paths, by the user)",
+                       again.errors.empty() ? std::string("the configuration cannot be read") : again.errors.front().str());
+    }
     // Access logs: workers push into their rings; this thread sends them (the pid is final now).
     std::vector<LogRing*> rings;
     for (auto& r : rings_) rings.push_back(r.get());
