@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -102,5 +104,31 @@ Address dead_address() {
 }
 
 std::uint16_t free_port() { return dead_address().port(); }
+
+ServerSockets open_server_sockets() {
+    ServerSockets s;
+    s.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s.listen_fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    Address any = *Address::ip("127.0.0.1", 0);
+    if (bind(s.listen_fd, any.sa(), any.length) != 0 || listen(s.listen_fd, SOMAXCONN) != 0) {
+        int e = errno;
+        close(s.listen_fd);
+        throw std::runtime_error(std::string("bind/listen 127.0.0.1:0: ") + std::strerror(e));
+    }
+    s.address = Address::local_of(s.listen_fd);
+    s.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (s.wake_fd < 0) {
+        int e = errno;
+        close(s.listen_fd);
+        throw std::runtime_error(std::string("eventfd: ") + std::strerror(e));
+    }
+    return s;
+}
+
+void wake_server(int wake_fd) noexcept {
+    std::uint64_t one = 1;
+    ssize_t ignored = write(wake_fd, &one, sizeof one);
+    (void)ignored;
+}
 
 }  // namespace skjold::test

@@ -41,4 +41,15 @@ Address dead_address();
 // A port that was free a moment ago on 127.0.0.1 (same trick), for configs that need a fixed port.
 std::uint16_t free_port();
 
+// What an in-process test server thread starts from: a non-blocking listening socket on
+// 127.0.0.1 (port chosen by the kernel) and an eventfd that wakes the thread to stop it.
+// Throws std::runtime_error when one cannot be made (nothing stays open then).
+struct ServerSockets {
+    int listen_fd = -1;
+    int wake_fd = -1;
+    Address address;
+};
+ServerSockets open_server_sockets();
+void wake_server(int wake_fd) noexcept;   // the owner's destructor: wake, join, then close both
+
 }  // namespace skjold::test

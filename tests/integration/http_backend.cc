@@ -77,27 +77,15 @@ struct HttpBackend::Conn {
 HttpBackend::HttpBackend(std::string name) : HttpBackend([name](const SeenRequest&) { return Reply::text(name); }) {}
 
 HttpBackend::HttpBackend(Handler handler) : handler_(std::move(handler)) {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-    Address any = *Address::ip("127.0.0.1", 0);
-    if (bind(listen_fd_, any.sa(), any.length) != 0 || listen(listen_fd_, SOMAXCONN) != 0) {
-        int e = errno;
-        close(listen_fd_);
-        throw std::runtime_error(std::string("bind/listen 127.0.0.1:0: ") + std::strerror(e));
-    }
-    address_ = Address::local_of(listen_fd_);
-    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (wake_fd_ < 0) {
-        close(listen_fd_);
-        throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
-    }
+    ServerSockets s = open_server_sockets();
+    listen_fd_ = s.listen_fd;
+    wake_fd_ = s.wake_fd;
+    address_ = s.address;
     thread_ = std::thread([this] { run(); });
 }
 
 HttpBackend::~HttpBackend() {
-    std::uint64_t one = 1;
-    ssize_t ignored = write(wake_fd_, &one, sizeof one);
-    (void)ignored;
+    wake_server(wake_fd_);
     thread_.join();
     close(wake_fd_);
     close(listen_fd_);
