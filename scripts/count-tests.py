@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Count test cases across meson test runs; the last line printed is `N passed, N failed`.
 
-Usage: count-tests.py LABEL:BUILDDIR:MAKE_STATUS [LABEL:BUILDDIR:MAKE_STATUS ...]
-  e.g. count-tests.py test:build:0 sanitize:build-san:2
+Usage: count-tests.py LABEL:BUILDDIR:MAKE_STATUS[:LOGBASE] [...]
+  e.g. count-tests.py test:build:0 sanitize:build-san:2 fuzz:build-san:0:fuzzlog
 
-Each run is read from BUILDDIR/meson-logs/testlog.json, which meson writes with one JSON object
+Each run is read from BUILDDIR/meson-logs/LOGBASE.json (LOGBASE: testlog unless given; `meson test
+--logbase NAME` writes NAME.json), which meson writes with one JSON object
 per test executable: its name, its result (OK, FAIL, TIMEOUT, SKIP, ...) and its stdout.
   - an executable whose stdout holds doctest summaries counts their test cases
     (`[doctest] test cases: 12 | 11 passed | 1 failed | 0 skipped`);
@@ -29,10 +30,10 @@ def last_line(text):
     return lines[-1][:100] if lines else "(no output)"
 
 
-def count_run(label, builddir, make_status):
+def count_run(label, builddir, make_status, logbase="testlog"):
     """Returns (passed, failed) for one run and prints one line per executable."""
     passed = failed = 0
-    log = os.path.join(builddir, "meson-logs", "testlog.json")
+    log = os.path.join(builddir, "meson-logs", logbase + ".json")
     tests = []
     if os.path.exists(log):
         with open(log, encoding="utf-8", errors="replace") as f:
@@ -75,12 +76,16 @@ def main(argv):
     passed = failed = 0
     for spec in argv[1:]:
         try:
-            label, builddir, status = spec.split(":")
-            status = int(status)
+            parts = spec.split(":")
+            if len(parts) not in (3, 4):
+                raise ValueError(spec)
+            label, builddir, status = parts[0], parts[1], int(parts[2])
+            logbase = parts[3] if len(parts) == 4 else "testlog"
         except ValueError:
-            print(f"count-tests: bad run '{spec}', want LABEL:BUILDDIR:MAKE_STATUS", file=sys.stderr)
+            print(f"count-tests: bad run '{spec}', want LABEL:BUILDDIR:MAKE_STATUS[:LOGBASE]",
+                  file=sys.stderr)
             return 2
-        p, f = count_run(label, builddir, status)
+        p, f = count_run(label, builddir, status, logbase)
         passed += p
         failed += f
     print(f"{passed} passed, {failed} failed")

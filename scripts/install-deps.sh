@@ -12,8 +12,9 @@ packages=(
     # tests, demo and benchmarks
     curl openssl socat iperf3 haproxy nginx-light python3 util-linux iproute2 groff-base wrk
     libmaxmind-db-writer-perl   # bench/world_mmdb.pl writes the world .mmdb for prefix_table_bench
-    # fuzzing
-    clang
+    # the sanitizer build (clang, ASan + UBSan + LeakSanitizer) and its libFuzzer targets; the
+    # runtimes are only "recommended" by clang, and we install without recommendations
+    clang libclang-rt-14-dev
     # stats socket tools tested against skjold (tests/integration/stats_tools_test.cc)
     hatop prometheus-haproxy-exporter tmux
     # promtool checks the Prometheus exporter's page (tests/integration/prometheus_test.cc)

@@ -19,14 +19,14 @@ struct Json {
     double num = 0;
     std::string str;                                   // string; a number's text too
     std::vector<Json> items;                           // array
-    std::vector<std::pair<std::string, Json>> fields;  // object, in file order
+    // object, in file order: keys[i] names values[i] (two vectors, not a vector of pairs: a pair
+    // holding Json would need Json complete inside its own definition, which clang refuses)
+    std::vector<std::string> keys;
+    std::vector<Json> values;
 
-    // The member `key` of an object, or null when absent (or this is not an object).
-    const Json* get(std::string_view key) const {
-        for (const auto& [k, v] : fields)
-            if (k == key) return &v;
-        return nullptr;
-    }
+    // The member `key` of an object, or null when absent (or this is not an object). Defined
+    // below the class: clang needs Json complete before it instantiates the pair.
+    const Json* get(std::string_view key) const;
     // Follows a path of object keys; null when any step is missing.
     const Json* at(std::initializer_list<std::string_view> path) const {
         const Json* j = this;
@@ -35,13 +35,7 @@ struct Json {
         return j;
     }
 
-    static Json parse(std::string_view text) {
-        Reader r{text};
-        Json j = r.value();
-        r.blanks();
-        if (r.i != text.size()) r.fail("trailing characters");
-        return j;
-    }
+    static Json parse(std::string_view text);   // defined below the class, as get()
 
 private:
     struct Reader {
@@ -144,7 +138,8 @@ private:
                         blanks();
                         std::string k = string();
                         expect(':');
-                        j.fields.emplace_back(std::move(k), value());
+                        j.keys.push_back(std::move(k));
+                        j.values.push_back(value());
                     } while (eat(','));
                     expect('}');
                 }
@@ -179,5 +174,19 @@ private:
         }
     };
 };
+
+inline const Json* Json::get(std::string_view key) const {
+    for (std::size_t i = 0; i < keys.size(); ++i)
+        if (keys[i] == key) return &values[i];
+    return nullptr;
+}
+
+inline Json Json::parse(std::string_view text) {
+    Reader r{text};
+    Json j = r.value();
+    r.blanks();
+    if (r.i != text.size()) r.fail("trailing characters");
+    return j;
+}
 
 }  // namespace skjold::test

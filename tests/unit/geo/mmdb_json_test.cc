@@ -43,8 +43,9 @@ std::vector<JsonNetwork> read_json(const std::string& name) {
     std::vector<JsonNetwork> out;
     for (const auto& item : doc.items) {
         REQUIRE(item.kind == Json::Kind::object);
-        REQUIRE(item.fields.size() == 1);
-        const auto& [cidr, record] = item.fields.front();
+        REQUIRE(item.keys.size() == 1);
+        const std::string& cidr = item.keys.front();   // no structured binding: doctest's macros
+        const Json& record = item.values.front();      // capture it, which clang 14 cannot
         auto p = parse_prefix(cidr);
         REQUIRE_MESSAGE(p.has_value(), cidr);
         bool v4_compatible = p->len >= 96 && !p->is_v4();

@@ -21,7 +21,7 @@ using proxy::Sample;
 // operators pair malloc/free; g++ 12 cannot see that and warns at every inlined delete. Under
 // AddressSanitizer (make test-sanitize) the replacement would fight ASan's own operators, so the
 // counting test runs in the normal build only.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(SKJOLD_SANITIZE)
 #define SKJOLD_COUNT_ALLOCS 0
 #else
 #define SKJOLD_COUNT_ALLOCS 1

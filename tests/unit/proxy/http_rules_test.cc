@@ -19,12 +19,12 @@ using Kind = proxy::RuleVerdict::Kind;
 
 // Counts heap allocations so a test can assert that the rules allocate nothing per request.
 // Under AddressSanitizer the replacement would fight ASan's operators: counting is off there.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(SKJOLD_SANITIZE)
 #define SKJOLD_HTTP_RULES_COUNT 0
 #else
 #define SKJOLD_HTTP_RULES_COUNT 1
 #endif
-static std::atomic<long> g_news{0};
+[[maybe_unused]] static std::atomic<long> g_news{0};
 #if SKJOLD_HTTP_RULES_COUNT
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t n) {
