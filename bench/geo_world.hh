@@ -68,17 +68,22 @@ inline geo::PrefixTable build_table(const World& w) {
     return b.build();
 }
 
-// The IPv4 and IPv6 lists in one table, as a Snapshot holds them (built once per run).
-inline const geo::PrefixTable& world_table() {
-    static const geo::PrefixTable t = [] {
+// The IPv4 and IPv6 lists in one table, as a Snapshot holds them (built once per run; with
+// Layout::poptrie, the compressed layout that smaller or sparser tables get).
+inline const geo::PrefixTable& world_table(geo::PrefixTable::Layout layout = geo::PrefixTable::Layout::automatic) {
+    static std::map<geo::PrefixTable::Layout, geo::PrefixTable> cache;
+    auto [it, fresh] = cache.try_emplace(layout);
+    if (!fresh) return it->second;
+    it->second = [&] {
         geo::PrefixTable::Builder b;
+        b.set_layout(layout);
         for (int family : {4, 6}) {
             const World& w = world(family);
             for (std::size_t i = 0; i < w.prefixes.size(); ++i) b.add(w.prefixes[i], w.values[i]);
         }
         return b.build();
     }();
-    return t;
+    return it->second;
 }
 
 // Which client addresses a benchmark looks up (2^20 of them, a fixed seed, the same for every

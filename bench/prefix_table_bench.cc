@@ -4,6 +4,8 @@
 //   BM_PrefixTable_Lookup/<set>:  the table (IPv4 and IPv6 lists in one table, as a Snapshot
 //       holds them), PrefixTable::lookup(IpAddr) on each address of the set in turn. The lookups
 //       are independent, so the CPU may overlap one with the next: this is throughput.
+//       <set>_poptrie: the same table built with Layout::poptrie (what lists too big or too
+//       sparse for the multibit layout get), for comparison.
 //   BM_PrefixTable_Chained/<set>: the same, but the next address depends on the previous answer,
 //       so nothing overlaps: this is the latency of one lookup.
 //   BM_SortedVector_Lookup/<set>: the baseline: per family a sorted vector of disjoint address
@@ -34,10 +36,10 @@ void skip_without_world(benchmark::State& state, int family) {
     if (bench::world(family).prefixes.empty()) state.SkipWithError("world list not found (SKJOLD_TESTDATA)");
 }
 
-void BM_PrefixTable_Lookup(benchmark::State& state, int family, Mix mix) {
+void BM_PrefixTable_Lookup(benchmark::State& state, int family, Mix mix, geo::PrefixTable::Layout layout) {
     skip_without_world(state, family);
     if (state.error_occurred()) return;
-    const auto& t = bench::world_table();
+    const auto& t = bench::world_table(layout);
     const auto& addrs = bench::addresses(family, mix);
     std::size_t i = 0, hits = 0;
     for (auto _ : state) hits += t.lookup(addrs[i++ & (addrs.size() - 1)]) != geo::PrefixTable::kNone;
@@ -197,9 +199,12 @@ void BM_MapFile_Load(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v4, 4, Mix::uniform);
-BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v4_listed, 4, Mix::listed);
-BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v6_listed, 6, Mix::listed);
+BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v4, 4, Mix::uniform, geo::PrefixTable::Layout::automatic);
+BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v4_listed, 4, Mix::listed, geo::PrefixTable::Layout::automatic);
+BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v6_listed, 6, Mix::listed, geo::PrefixTable::Layout::automatic);
+BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v4_poptrie, 4, Mix::uniform, geo::PrefixTable::Layout::poptrie);
+BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v4_listed_poptrie, 4, Mix::listed, geo::PrefixTable::Layout::poptrie);
+BENCHMARK_CAPTURE(BM_PrefixTable_Lookup, v6_listed_poptrie, 6, Mix::listed, geo::PrefixTable::Layout::poptrie);
 BENCHMARK_CAPTURE(BM_PrefixTable_Chained, v4, 4, Mix::uniform);
 BENCHMARK_CAPTURE(BM_PrefixTable_Chained, v4_listed, 4, Mix::listed);
 BENCHMARK_CAPTURE(BM_PrefixTable_Chained, v6_listed, 6, Mix::listed);

@@ -1,10 +1,10 @@
-// The longest-prefix-match table: one poptrie per family.
+// The longest-prefix-match table: per family the multibit layout (dir_trie.hh) when it fits,
+// else the poptrie below (the fallback for huge or sparse lists of long prefixes, and values
+// above 15 bits).
 //
-// Why this layout: a plain DIR-24-8 needs 64 MiB for IPv4 alone, and a DIR-16-8-8 with
-// uncompressed 256-entry blocks needs one KiB for every /16 that holds a longer prefix (about
-// 30 MiB for the world list). A poptrie node is 24 bytes whatever it holds, and a step costs
-// one shift, one bit test and one popcount, so the whole world list (IPv4 + IPv6) fits in a few
-// MiB, most of it in cache, and a lookup is a handful of dependent loads.
+// Why a poptrie there: a plain DIR-24-8 needs 64 MiB for IPv4 alone, and uncompressed 256-entry
+// blocks cost 512 bytes per byte of every scattered long prefix. A poptrie node is 24 bytes
+// whatever it holds, and a step costs one shift, one bit test and one popcount.
 //
 // One trie: `direct` holds 2^direct_bits entries indexed by the top bits of the key (widths:
 // see direct_bits_for()); an entry is a node index (kNodeFlag set) or a leaf value + 1 (0 = no
@@ -30,14 +30,12 @@
 #include <vector>
 
 #include "core/assert.hh"
+#include "geo/dir_trie.hh"
+#include "geo/trie_block.hh"
 
 namespace skjold::geo {
 
-// Named (not anonymous): PrefixTable::Impl holds a Trie, and a unity build would otherwise
-// warn that a type with external linkage has a member of internal linkage.
 namespace prefix_trie {
-
-using u128 = unsigned __int128;
 
 constexpr std::uint32_t kNodeFlag = 0x80000000u;
 constexpr unsigned kStride = 6;
@@ -59,37 +57,8 @@ struct BuildTrie {
     std::vector<std::uint32_t> leaves;
 };
 
-// One allocation holding a frozen trie: nodes first (64-byte aligned, so a node never spans more
-// than two cache lines), then leaves, then the direct level. (Transparent huge pages for the
-// big blocks were measured: no difference on the world lists, so plain pages.)
-class Block {
-public:
-    Block() = default;
-    explicit Block(std::size_t bytes)
-        : p_(static_cast<std::byte*>(::operator new(bytes, std::align_val_t{64}))), bytes_(bytes) {}
-    Block(Block&& o) noexcept : p_(std::exchange(o.p_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
-    Block& operator=(Block&& o) noexcept {
-        if (this != &o) {
-            release();
-            p_ = std::exchange(o.p_, nullptr);
-            bytes_ = std::exchange(o.bytes_, 0);
-        }
-        return *this;
-    }
-    ~Block() { release(); }
-    std::byte* data() const noexcept { return p_; }
-    std::size_t bytes() const noexcept { return bytes_; }
-
-private:
-    void release() noexcept {
-        if (p_) ::operator delete(p_, std::align_val_t{64});
-        p_ = nullptr;
-    }
-
-    std::byte* p_ = nullptr;
-    std::size_t bytes_ = 0;
-};
-
+// A frozen poptrie: nodes first (64-byte aligned, so a node never spans more than two cache
+// lines), then leaves, then the direct level, in one Block.
 struct Trie {
     unsigned direct_bits = 0;
     const std::uint32_t* direct = nullptr;   // 2^direct_bits entries
@@ -116,21 +85,6 @@ struct Trie {
     }
     std::size_t memory_bytes() const noexcept { return block.bytes(); }
 };
-
-template <class K>
-constexpr unsigned kBits = sizeof(K) * 8;
-
-template <class K>
-struct Entry {
-    K key;                  // left-aligned, bits past len zero
-    std::uint8_t len;       // in the family's own bits (IPv4 0..32, IPv6 0..128)
-    std::uint32_t value;
-};
-
-template <class K>
-inline unsigned slot_of(K key, unsigned depth, unsigned width) noexcept {
-    return static_cast<unsigned>((key << depth) >> (kBits<K> - width));
-}
 
 // The width of the direct level: the widest that the world lists want, IPv4 18 bits (they are
 // mostly /22../24, and one node below the direct level covers bits 18..24) and IPv6 20 bits
@@ -286,12 +240,6 @@ inline std::uint32_t lookup6(const Trie& t, u128 key) noexcept {
     return walk6(t, key, e);
 }
 
-std::uint64_t load_be64(const std::uint8_t* p) noexcept {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    return __builtin_bswap64(v);
-}
-
 u128 key6(const IpAddr& a) noexcept {
     return (u128{load_be64(a.b.data())} << 64) | load_be64(a.b.data() + 8);
 }
@@ -300,15 +248,54 @@ u128 key6(const IpAddr& a) noexcept {
 
 using namespace prefix_trie;
 
+namespace prefix_trie {
+
+// The multibit layout's direct array: 16 bits (the world IPv4 list resolves 90% of random
+// addresses there; 18 bits, 94%, measured slower: the array no longer stays in cache), 8 for
+// lists under 8,192 prefixes.
+inline unsigned dir_direct_bits(std::size_t prefixes) { return prefixes < 8192 ? 8 : 16; }
+
+// The multibit layout may use up to 64 KiB + 256 bytes per prefix (the world lists: about 6
+// (IPv4) and 30 (IPv6) bytes per prefix); long prefixes scattered over the address space cost a
+// 64-byte line per byte of their length, and get the poptrie.
+constexpr std::size_t kDirFixedBytes = 64 * 1024;
+constexpr std::size_t kDirBytesPerPrefix = 256;
+
+// One family: the multibit layout when it fits (`dir` built), else the poptrie.
+template <class K>
+void build_family(DirTrie& dir, Trie& pop, const std::vector<Entry<K>>& es, std::uint32_t root_value,
+                  PrefixTable::Layout layout) {
+    if (layout != PrefixTable::Layout::poptrie &&
+        dir.build(es, root_value, dir_direct_bits(es.size()), kDirFixedBytes + kDirBytesPerPrefix * es.size()))
+        return;
+    BuildTrie b;
+    TrieBuilder<K>(b, es).build(root_value);
+    pop.freeze(b);
+}
+
+}  // namespace prefix_trie
+
 struct PrefixTable::Builder::Impl {
     struct Pending { Prefix p; std::uint32_t value; };
     std::vector<Pending> pending;
+    Layout layout = Layout::automatic;
 };
 
-struct PrefixTable::Impl {
-    Trie v4, v6;
+// TableCore (the multibit tries, read inline by lookup()) + the poptries of the families that
+// did not fit it.
+struct PrefixTable::Impl : TableCore {
+    Trie pop4, pop6;
     std::size_t size = 0;
+
+    std::size_t memory_bytes() const noexcept {
+        return sizeof(Impl) + (v4.built() ? v4.memory_bytes() : pop4.memory_bytes()) +
+               (v6.built() ? v6.memory_bytes() : pop6.memory_bytes());
+    }
 };
+
+namespace {
+const PrefixTable::Impl* impl_of(const TableCore* c) noexcept { return static_cast<const PrefixTable::Impl*>(c); }
+}  // namespace
 
 PrefixTable::Builder::Builder() : impl_(std::make_unique<Impl>()) {}
 PrefixTable::Builder::~Builder() = default;
@@ -322,6 +309,8 @@ void PrefixTable::Builder::add(const Prefix& p, std::uint32_t value) {
 }
 
 std::size_t PrefixTable::Builder::pending() const noexcept { return impl_->pending.size(); }
+
+void PrefixTable::Builder::set_layout(Layout layout) noexcept { impl_->layout = layout; }
 
 PrefixTable PrefixTable::Builder::build() {
     std::vector<Entry<std::uint64_t>> e4;
@@ -353,19 +342,11 @@ PrefixTable PrefixTable::Builder::build() {
     }
 
     auto impl = std::make_shared<PrefixTable::Impl>();
-    {
-        BuildTrie b;
-        TrieBuilder<std::uint64_t>(b, e4).build(v4_default);
-        impl->v4.freeze(b);
-    }
-    {
-        BuildTrie b;
-        TrieBuilder<u128>(b, e6).build(kNone);
-        impl->v6.freeze(b);
-    }
+    build_family(impl->v4, impl->pop4, e4, v4_default, impl_->layout);
+    build_family(impl->v6, impl->pop6, e6, kNone, impl_->layout);
     impl->size = e4.size() + e6.size();
     PrefixTable t;
-    t.impl_ = std::move(impl);
+    t.core_ = std::move(impl);
     return t;
 }
 
@@ -376,23 +357,24 @@ PrefixTable& PrefixTable::operator=(const PrefixTable&) = default;
 PrefixTable::PrefixTable(PrefixTable&&) noexcept = default;
 PrefixTable& PrefixTable::operator=(PrefixTable&&) noexcept = default;
 
-std::uint32_t PrefixTable::lookup(const IpAddr& a) const noexcept {
-    if (!impl_) return kNone;
+std::uint32_t PrefixTable::lookup_poptrie(const IpAddr& a) const noexcept {
+    const Impl* t = impl_of(core_.get());
     std::uint64_t hi = load_be64(a.b.data()), lo = load_be64(a.b.data() + 8);
-    if (hi == 0 && (lo >> 32) == kV4MappedHigh32) return lookup4(impl_->v4, static_cast<std::uint32_t>(lo));
-    return lookup6(impl_->v6, (u128{hi} << 64) | lo);
+    if (hi == 0 && (lo >> 32) == kV4MappedHigh32) return lookup4(t->pop4, static_cast<std::uint32_t>(lo));
+    return lookup6(t->pop6, (u128{hi} << 64) | lo);
 }
 
-std::uint32_t PrefixTable::lookup_v4(std::uint32_t host_order) const noexcept {
-    if (!impl_) return kNone;
-    return lookup4(impl_->v4, host_order);
+std::uint32_t PrefixTable::lookup_v4_poptrie(std::uint32_t host_order) const noexcept {
+    return lookup4(impl_of(core_.get())->pop4, host_order);
 }
 
-std::size_t PrefixTable::memory_bytes() const noexcept {
-    if (!impl_) return 0;
-    return sizeof(Impl) + impl_->v4.memory_bytes() + impl_->v6.memory_bytes();
+std::size_t PrefixTable::memory_bytes() const noexcept { return core_ ? impl_of(core_.get())->memory_bytes() : 0; }
+
+PrefixTable::Layout PrefixTable::layout(int family) const noexcept {
+    if (!core_) return Layout::automatic;
+    return (family == 4 ? core_->v4 : core_->v6).built() ? Layout::multibit : Layout::poptrie;
 }
 
-std::size_t PrefixTable::size() const noexcept { return impl_ ? impl_->size : 0; }
+std::size_t PrefixTable::size() const noexcept { return core_ ? impl_of(core_.get())->size : 0; }
 
 }  // namespace skjold::geo
