@@ -9,13 +9,22 @@
 #   - SIGHUP every 10 s (reload of the same files);
 #   - every 30 s one of the two backend servers (nginx, `return 200`) is killed with SIGKILL and
 #     restarted 3 s later (health checks every 1 s take it out and back).
-# Printed: one row per sample (seconds, VmRSS KiB, descriptors, threads, reloads and kills so
-# far), then each load's summary and whether skjold survived and stopped cleanly (exit code of
-# SIGTERM). A curve that climbs in RSS or descriptors over the run is a leak to look at.
+# Printed: one row per sample (seconds, VmRSS KiB, of which in the workers' receive-buffer rings
+# and the rest, descriptors, threads, reloads and kills so far), then each load's summary and
+# whether skjold survived and stopped cleanly (exit code of SIGTERM).
+# Reading the curve: each worker's provided-buffer ring (core/buffer_ring.cc: 1024 buffers of
+# tune.bufsize, one mmap) is touched page by page as the kernel hands its buffers out in turn, so
+# "rings" climbs toward nworkers x 16 MiB and stops there: that is bounded, not a leak. "rest" is
+# everything else (heap, stacks, TLS session cache, the binary); a "rest" or descriptor count that
+# keeps climbing is a leak to look at.
 # Everything listens on 127.0.0.1; every process is stopped by PID on exit.
 #
 # Usage: bench/soak.sh [SKJOLD_BINARY]   (default build-release/proxy/skjold)
 # Environment: DURATION=600 (seconds) NGINX=/usr/sbin/nginx
+#   SOAK_PARTS=keepalive,close,tls,tcp,bad,reload,kill (default: all) picks the loads and faults
+#     above (tls = both TLS wrk runs), to find which one makes a curve climb;
+#   SOAK_GLOBAL='tune.ssl.cachesize 1000' adds lines to skjold's `global` section (';' separates
+#     lines). The environment reaches skjold (e.g. MALLOC_ARENA_MAX=1).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +32,8 @@ root=$(cd "$here/.." && pwd)
 skjold=${1:-$root/build-release/proxy/skjold}
 nginx=${NGINX:-/usr/sbin/nginx}
 duration=${DURATION:-600}
+parts=",${SOAK_PARTS:-keepalive,close,tls,tcp,bad,reload,kill},"
+part() { [[ $parts == *",$1,"* ]]; }
 
 for tool in wrk curl python3 ss openssl; do
     command -v "$tool" >/dev/null || { echo "soak.sh: $tool is missing (make deps)" >&2; exit 1; }
@@ -63,6 +74,7 @@ skjold_config() {
 global
     nbthread 2
     maxconn 4096
+$(tr ';' '\n' <<<"${SOAK_GLOBAL:-}" | sed -e 's/^ */    /' -e '/^ *$/d')
 defaults
     mode http
     timeout connect 1s
@@ -117,6 +129,7 @@ lb=${pids[-1]}
 wait_port "$lb" "$p_tcp" skjold || exit 1
 
 echo "== soak.sh: ${duration}s of mixed load through skjold ($skjold); $pinning"
+echo "   parts: ${parts:1:-1}${SOAK_GLOBAL:+; global: $SOAK_GLOBAL}"
 end=$((SECONDS + duration))
 
 # The loads, each bounded by the duration.
@@ -126,15 +139,17 @@ wrk_run() {   # NAME ARGS...
     "${pin_load[@]}" wrk -t1 -d"${duration}s" --timeout 5s "$@" >"$work/$name.out" 2>&1 &
     pids+=($!)
 }
-wrk_run wrk-keepalive -c16 "http://127.0.0.1:$p_http/"
-wrk_run wrk-close -c4 -H "Connection: close" "http://127.0.0.1:$p_http/"
-if [ "$tls" = 1 ]; then
+part keepalive && wrk_run wrk-keepalive -c16 "http://127.0.0.1:$p_http/"
+part close && wrk_run wrk-close -c4 -H "Connection: close" "http://127.0.0.1:$p_http/"
+if [ "$tls" = 1 ] && part tls; then
     wrk_run wrk-tls-keepalive -c4 "https://127.0.0.1:$p_tls/"
     wrk_run wrk-tls-close -c2 -H "Connection: close" "https://127.0.0.1:$p_tls/"
 fi
-"${pin_load[@]}" python3 "$here/bad_clients.py" "$p_http" "$duration" >"$work/bad.out" 2>&1 &
-pids+=($!)
-(
+if part bad; then
+    "${pin_load[@]}" python3 "$here/bad_clients.py" "$p_http" "$duration" >"$work/bad.out" 2>&1 &
+    pids+=($!)
+fi
+part tcp && (
     ok=0 failed=0
     while [ "$SECONDS" -lt "$end" ] && [ $((ok + failed)) -lt 100000 ]; do
         if curl -s --noproxy '*' -m 3 -o /dev/null "http://127.0.0.1:$p_tcp/"; then ok=$((ok + 1)); else failed=$((failed + 1)); fi
@@ -142,19 +157,28 @@ pids+=($!)
     done
     echo "curl via mode tcp: $ok ok, $failed failed"
 ) >"$work/curl.out" 2>&1 &
-pids+=($!)
+part tcp && pids+=($!)
 
-printf '%8s %12s %6s %8s %8s %6s\n' seconds "VmRSS KiB" fds threads reloads kills
+# rings_kib PID: resident KiB of the buffer-ring mappings (found by their size: 1024 buffers of
+# the default tune.bufsize 16384, plus 16 B per ring entry; adjacent rings show as one mapping).
+ring_map_kib=$((1024 * 16384 / 1024 + 1024 * 16 / 1024))
+rings_kib() { awk -v m="$ring_map_kib" '/^Size:/ { sz = $2 } /^Rss:/ && sz % m == 0 { n += $2 } END { print n + 0 }' "/proc/$1/smaps" 2>/dev/null; }
+sample() {   # T
+    local rss rings
+    rss=$(rss_kib "$lb") rings=$(rings_kib "$lb")
+    printf '%8s %12s %10s %10s %6s %8s %8s %6s\n' "$1" "$rss" "$rings" "$((${rss:-0} - ${rings:-0}))" \
+        "$(ls "/proc/$lb/fd" 2>/dev/null | wc -l)" "$(ls "/proc/$lb/task" 2>/dev/null | wc -l)" "$reloads" "$kills"
+}
+printf '%8s %12s %10s %10s %6s %8s %8s %6s\n' seconds "VmRSS KiB" rings rest fds threads reloads kills
 reloads=0 kills=0 t=0 victim=0 down=""
 while [ "$SECONDS" -lt "$end" ] && kill -0 "$lb" 2>/dev/null; do
     if (( t % 10 == 0 )); then
-        printf '%8s %12s %6s %8s %8s %6s\n' "$t" "$(rss_kib "$lb")" "$(ls "/proc/$lb/fd" 2>/dev/null | wc -l)" \
-            "$(ls "/proc/$lb/task" 2>/dev/null | wc -l)" "$reloads" "$kills"
-        if (( t > 0 )); then
+        sample "$t"
+        if (( t > 0 )) && part reload; then
             kill -HUP "$lb" && reloads=$((reloads + 1))
         fi
     fi
-    if (( t % 30 == 15 )); then
+    if (( t % 30 == 15 )) && part kill; then
         down=${servers[victim]}
         victim=$(( (victim + 1) % 2 ))
         kill -KILL "${server_pid[$down]}" 2>/dev/null && kills=$((kills + 1))
@@ -167,10 +191,7 @@ while [ "$SECONDS" -lt "$end" ] && kill -0 "$lb" 2>/dev/null; do
     sleep 1
     t=$((t + 1))
 done
-if kill -0 "$lb" 2>/dev/null; then
-    printf '%8s %12s %6s %8s %8s %6s\n' "$t" "$(rss_kib "$lb")" "$(ls "/proc/$lb/fd" | wc -l)" \
-        "$(ls "/proc/$lb/task" | wc -l)" "$reloads" "$kills"
-fi
+kill -0 "$lb" 2>/dev/null && sample "$t"
 
 sleep 6   # the loads end with the duration (wrk: a little after)
 echo "-- loads"
@@ -179,7 +200,7 @@ for f in wrk-keepalive wrk-close wrk-tls-keepalive wrk-tls-close; do
     printf '%-18s %s; %s\n' "$f:" "$(grep -E 'requests in' "$work/$f.out" | sed 's/^ *//')" \
         "$(grep -E 'Socket errors|Non-2xx' "$work/$f.out" | sed 's/^ *//' | tr '\n' ' ')"
 done
-cat "$work/bad.out" "$work/curl.out"
+cat "$work/bad.out" "$work/curl.out" 2>/dev/null
 echo "-- skjold"
 if kill -0 "$lb" 2>/dev/null; then
     kill -TERM "$lb"

@@ -332,15 +332,11 @@ int Skjold::stop(std::chrono::milliseconds timeout) {
 
 std::string Skjold::log() const { return read_file(log_path_); }
 
-namespace {
-
 std::size_t count_of(const std::string& text, std::string_view what) {
     std::size_t n = 0;
     for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
     return n;
 }
-
-}  // namespace
 
 bool Skjold::reload(std::chrono::milliseconds timeout) {
     const std::string before = log();

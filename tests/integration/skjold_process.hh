@@ -100,4 +100,7 @@ private:
     std::vector<Listener> listeners_;
 };
 
+// How many times `what` occurs in `text` (e.g. "reload ok" lines in Skjold::log()).
+std::size_t count_of(const std::string& text, std::string_view what);
+
 }  // namespace skjold::test
