@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
 # HTTPS termination: skjold vs HAProxy 2.6 vs nginx, in one run, same pinning, same certificates,
-# all on Debian's OpenSSL 3 (not a test; issue 6, Benchmark). Two figures per certificate (ECDSA
-# P-256, then RSA 2048):
-#   full  - a new connection and a full TLS 1.3 handshake per request (wrk with Connection: close;
-#           wrk never resumes a session)
-#   keep  - keep-alive HTTPS requests on 64 connections
-# Each proxy runs one worker on CPU 0; wrk and the backend (one nginx, `return 200` from memory)
-# run on CPU 1. The client side saturates first on 2 CPUs, so the figure to compare is requests
-# per proxy CPU core: rps / (the proxy's utime+stime over the run / wall time), from /proc/PID/stat.
+# all on Debian's OpenSSL 3 (not a test; issue 6, Benchmark). Three figures per certificate
+# (ECDSA P-256, then RSA 2048):
+#   full    - a new connection and a full TLS 1.3 handshake per request (bench/tls_load full:
+#             never offers a session)
+#   resumed - a new connection per request resuming the previous connection's session (TLS 1.3
+#             ticket, PSK with ECDHE; bench/tls_load resume)
+#   keep    - keep-alive HTTPS requests on 64 connections (wrk)
+# Not wrk with "Connection: close" for the first two: wrk keeps one SSL object per connection
+# and SSL_clear()s it, so it offers its last ticket and mixes resumed and full handshakes in a
+# proportion that depends on the server's ticket policy.
+# Each proxy runs one worker on CPU 0; the clients and the backend (one nginx, `return 200` from
+# memory) run on CPU 1. The client side saturates first on 2 CPUs, so the figure to compare is
+# requests per proxy CPU core: rps / (the proxy's CPU time over the run / wall time), the CPU
+# time from /proc/PID/task/*/schedstat (nanoseconds, every thread). Each figure is measured REPS
+# times, the proxies taking turns, and the median per-core value is shown.
 # skjold and HAProxy run the same HAProxy-syntax configuration; nginx the equivalent (shared
-# session cache, no tickets difference: all three issue tickets by default).
+# session cache, tickets on: all three issue tickets by default; server connections kept alive
+# and reused by all three: `http-reuse always` is what nginx's upstream keepalive does).
 # Everything listens on 127.0.0.1 (ephemeral ports); every process is stopped by PID on exit.
 #
-# Usage: bench/tls.sh [SKJOLD_BINARY]   (default build-release/proxy/skjold)
-# Environment: DURATION=5 WARMUP=1 CONNECTIONS=64 HAPROXY=/usr/sbin/haproxy NGINX=/usr/sbin/nginx
+# Usage: bench/tls.sh [SKJOLD_BINARY]   (default build-release/proxy/skjold; bench/tls_load is
+#        taken from the same build directory)
+# Environment: DURATION=5 WARMUP=1 CONNECTIONS=64 REPS=3 HAPROXY=/usr/sbin/haproxy
+#              NGINX=/usr/sbin/nginx TLS_LOAD=BUILD/bench/tls_load FIGURES="full resumed keep"
 #              PROFILE=1: perf records skjold during its full-handshake runs and prints where the time
 #              goes (per library, then the top symbols).
 set -uo pipefail
@@ -22,14 +32,17 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 skjold=${1:-$root/build-release/proxy/skjold}
 haproxy=${HAPROXY:-/usr/sbin/haproxy}
 nginx=${NGINX:-/usr/sbin/nginx}
+tls_load=${TLS_LOAD:-$(dirname "$skjold")/../bench/tls_load}
 duration=${DURATION:-5}
 warmup=${WARMUP:-1}
 conns=${CONNECTIONS:-64}
+reps=${REPS:-3}
+figures=${FIGURES:-full resumed keep}
 
 bench_name=tls.sh
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-need wrk taskset python3 ss openssl "$haproxy" "$nginx" "$skjold"
+need wrk taskset python3 ss openssl "$haproxy" "$nginx" "$skjold" "$tls_load"
 
 # Certificates: HAProxy's PEM convention (certificate, then key) serves skjold and HAProxy;
 # nginx reads the same certificate and key files.
@@ -73,6 +86,7 @@ frontend bench
     bind 127.0.0.1:$1 ssl crt $2 alpn http/1.1
     default_backend be
 backend be
+    http-reuse always
     server b1 127.0.0.1:$p_backend
 EOF
 }
@@ -116,24 +130,37 @@ stop_proxies() {
     pid=()
 }
 
-# Process CPU time in clock ticks (all threads): fields 14 and 15 of /proc/PID/stat.
-ticks_of() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# Process CPU time in nanoseconds, all threads: the first field of each task's schedstat.
+cpu_ns() {
+    local f t sum=0
+    for f in /proc/"$1"/task/*/schedstat; do
+        read -r t _ <"$f" 2>/dev/null && sum=$(( sum + t ))
+    done
+    echo "$sum"
+}
 
-# run_wrk CERT MODE TARGET: one measured wrk run, one result line appended to $work/rows.
-run_wrk() {
-    local cert=$1 mode=$2 t=$3 url="https://127.0.0.1:${port[$3]}/" extra=()
-    [ "$mode" = full ] && extra=(-H "Connection: close")
-    timeout $(( warmup + 10 )) "${pin_load[@]}" wrk -t1 -c"$conns" -d"${warmup}s" "${extra[@]}" "$url" >/dev/null 2>&1
-    local c0 c1 n0 n1
-    local perf_pid=
-    if [ "${PROFILE:-0}" = 1 ] && [ "$t" = skjold ] && [ "$mode" = full ] && command -v perf >/dev/null; then
+# load CERT FIGURE TARGET SECONDS OUT: one client run of FIGURE against TARGET.
+load() {
+    local url="https://127.0.0.1:${port[$3]}/"
+    case $2 in
+        full) timeout $(( $4 + 10 )) "${pin_load[@]}" "$tls_load" "${port[$3]}" "$4" "$conns" full >"$5" 2>&1 ;;
+        resumed) timeout $(( $4 + 10 )) "${pin_load[@]}" "$tls_load" "${port[$3]}" "$4" "$conns" resume >"$5" 2>&1 ;;
+        keep) timeout $(( $4 + 10 )) "${pin_load[@]}" wrk -t1 -c"$conns" -d"${4}s" "$url" >"$5" 2>&1 ;;
+    esac
+}
+
+# run_one CERT FIGURE TARGET REP: one measured run, one result line appended to $work/rows.
+run_one() {
+    local cert=$1 mode=$2 t=$3 rep=$4 out="$work/load-$1-$2-$3-$4.txt"
+    load "$cert" "$mode" "$t" "$warmup" /dev/null
+    local c0 c1 n0 n1 perf_pid=
+    if [ "${PROFILE:-0}" = 1 ] && [ "$t" = skjold ] && [ "$mode" = full ] && [ "$rep" = 1 ] && command -v perf >/dev/null; then
         perf record -q -F 999 -g -p "${pid[$t]}" -o "$work/perf-$cert.data" -- sleep "$duration" >/dev/null 2>&1 &
         perf_pid=$!
     fi
-    c0=$(ticks_of "${pid[$t]}") n0=$(date +%s%N)
-    timeout $(( duration + 15 )) "${pin_load[@]}" wrk -t1 -c"$conns" -d"${duration}s" "${extra[@]}" "$url" \
-        >"$work/wrk-$cert-$mode-$t.txt" 2>&1
-    c1=$(ticks_of "${pid[$t]}") n1=$(date +%s%N)
+    c0=$(cpu_ns "${pid[$t]}") n0=$(date +%s%N)
+    load "$cert" "$mode" "$t" "$duration" "$out"
+    c1=$(cpu_ns "${pid[$t]}") n1=$(date +%s%N)
     if [ -n "$perf_pid" ]; then
         wait "$perf_pid"
         {
@@ -143,36 +170,46 @@ run_wrk() {
                 grep -E '^ +[0-9]' | head -15
         } >>"$work/profile"
     fi
-    local rps errs
-    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$work/wrk-$cert-$mode-$t.txt")
-    errs=$(awk '/Socket errors:/ { gsub(",", ""); e += $4 + $6 + $8 + $10 } /Non-2xx/ { e += $NF } END { print e + 0 }' \
-        "$work/wrk-$cert-$mode-$t.txt")
-    echo "$cert $mode $t ${rps:-0} $errs $(( c1 - c0 )) $(( n1 - n0 ))" >>"$work/rows"
+    local rps errs reused
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    errs=$(awk '/Socket errors:/ { gsub(",", ""); e += $4 + $6 + $8 + $10 } /Non-2xx/ { e += $NF } /^Errors:/ { e += $2 }
+                END { print e + 0 }' "$out")
+    reused=$(awk '/^Reused:/ { if ($4 > 0) r = int(100 * $2 / $4) } END { print (r == "" ? "-" : r) }' "$out")
+    echo "$cert $mode $t ${rps:-0} $errs $(( c1 - c0 )) $(( n1 - n0 )) $reused" >>"$work/rows"
 }
 
-echo "HTTPS termination, wrk -t1 -c$conns, ${warmup} s warm-up + ${duration} s per figure, $pinning"
-echo "full = new connection + full TLS 1.3 handshake per request; keep = keep-alive requests"
+echo "HTTPS termination, ${conns} connections, ${warmup} s warm-up + ${duration} s per figure, median of $reps, $pinning"
+echo "full = new connection + full TLS 1.3 handshake per request; resumed = new connection + TLS 1.3"
+echo "ticket resumption per request (tls_load); keep = keep-alive requests (wrk)"
+echo "load before: $(uptime)"
 for cert in ec rsa; do
     start_proxies "$cert" || { stop_proxies; continue; }
-    for mode in full keep; do
-        for t in haproxy nginx skjold; do [ -n "${pid[$t]:-}" ] && run_wrk "$cert" "$mode" "$t"; done
+    for mode in $figures; do
+        for (( rep = 1; rep <= reps; rep++ )); do
+            for t in haproxy nginx skjold; do [ -n "${pid[$t]:-}" ] && run_one "$cert" "$mode" "$t" "$rep"; done
+        done
     done
     stop_proxies
 done
+echo "load after: $(uptime)"
 
-python3 - "$work/rows" "$(getconf CLK_TCK)" <<'REPORT'
+python3 - "$work/rows" <<'REPORT'
 import sys
-hz = int(sys.argv[2])
-table = {}
+runs = {}
 for line in open(sys.argv[1]):
-    cert, mode, t, rps, errs, ticks, ns = line.split()
-    cpu = int(ticks) / hz / (int(ns) / 1e9)
-    table[(cert, mode, t)] = (float(rps), int(errs), cpu, float(rps) / cpu if cpu > 0 else 0.0)
-print(f"{'cert':4s} {'figure':6s} {'proxy':8s} {'req/s':>8s} {'errors':>6s} {'CPU':>5s} {'req/s per core':>14s}")
-for (cert, mode, t), (rps, errs, cpu, core) in table.items():
-    print(f"{cert:4s} {mode:6s} {t:8s} {rps:8.0f} {errs:6d} {cpu * 100:4.0f}% {core:14.0f}")
+    cert, mode, t, rps, errs, ns_cpu, ns_wall, reused = line.split()
+    cpu = int(ns_cpu) / int(ns_wall)
+    runs.setdefault((cert, mode, t), []).append((float(rps), int(errs), cpu, float(rps) / cpu if cpu > 0 else 0.0, reused))
+table = {}
+for k, v in runs.items():
+    v.sort(key=lambda r: r[3])
+    table[k] = v[len(v) // 2]
+print(f"{'cert':4s} {'figure':7s} {'proxy':8s} {'req/s':>8s} {'errors':>6s} {'reused':>6s} {'CPU':>5s} {'req/s per core':>14s}  (each run's per core)")
+for (cert, mode, t), (rps, errs, cpu, core, reused) in table.items():
+    each = " ".join(f"{r[3]:.0f}" for r in runs[(cert, mode, t)])
+    print(f"{cert:4s} {mode:7s} {t:8s} {rps:8.0f} {errs:6d} {reused:>5s}% {cpu * 100:4.0f}% {core:14.0f}  ({each})")
 for cert in ("ec", "rsa"):
-    for mode in ("full", "keep"):
+    for mode in ("full", "resumed", "keep"):
         s = table.get((cert, mode, "skjold"))
         best = max((table[k][3] for k in table if k[0] == cert and k[1] == mode and k[2] != "skjold"), default=0)
         if s and best > 0:

@@ -98,6 +98,8 @@ public:
     // Ciphertext out.
     std::span<const std::uint8_t> pending_output() const noexcept { return {out_ + out_head_, out_tail_ - out_head_}; }
     void consume_output(std::size_t n) noexcept;
+    // Bytes the output can still take behind what it holds (sent or not).
+    std::uint32_t output_room() const noexcept { return kOutputCapacity - out_tail_; }
     void trim() noexcept;   // frees the output buffer if it is empty
 
     // For fetches and logs (empty when unknown). Views stay valid until close().

@@ -161,8 +161,12 @@ int TlsContext::on_alpn(SSL*, const unsigned char** out, unsigned char* outlen, 
 }
 
 // Tickets under the process-wide keys (TlsTicketKeys), so any worker resumes any ticket.
-// Returns 1: use the key; 2: decrypted with an older key, issue a fresh ticket; 0: unknown
-// key or no key (full handshake); -1: failure.
+// Returns 1: use the key; 2: use it and issue a fresh ticket; 0: unknown key or no key (full
+// handshake); -1: failure. A fresh ticket comes with every TLS 1.3 resumption (what OpenSSL
+// does with its own keys, and RFC 8446 asks clients to use each ticket once): a client that
+// resumes from its last connection's session (wrk, SSL_clear) otherwise has no ticket after
+// a resumed connection and falls back to a full handshake every other time. TLS 1.2 gets a
+// new one only when its key is no longer the current one (its ticket stays usable).
 int TlsContext::on_ticket_key(SSL* s, unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX* cctx,
                               EVP_MAC_CTX* hctx, int enc) noexcept {
     TlsContext* self = from(s);
@@ -188,7 +192,7 @@ int TlsContext::on_ticket_key(SSL* s, unsigned char name[16], unsigned char* iv,
         else if (enc == 0 && EVP_DecryptInit_ex(cctx, sh.ticket_cipher(), nullptr, k.aes, iv) != 1) rc = -1;
     }
     OPENSSL_cleanse(&k, sizeof(k));
-    if (rc == 1 && !is_current) rc = 2;
+    if (rc == 1 && enc == 0 && (!is_current || SSL_version(s) == TLS1_3_VERSION)) rc = 2;
     return rc;
 }
 

@@ -175,6 +175,7 @@ int WorkerRuntime::tls_input(TcpSession& s, std::uint16_t bid, std::uint32_t off
     TlsSlot& t = tls_slots_[s.slot];
     TlsConn& c = t.conn;
     auto& br = worker_->buffers();
+    bool held = false;   // the tickets wait for the response (see below)
     std::uint8_t* base = br.data(bid);
     const std::uint32_t cap = br.size();
     c.feed({base + off, len});
@@ -186,7 +187,11 @@ int WorkerRuntime::tls_input(TcpSession& s, std::uint16_t bid, std::uint32_t off
             tls_failed(s, st == TlsStatus::want_output ? "handshake output larger than the TLS output buffer" : nullptr);
             return -1;
         }
-        tls_pump(s);   // the server's flight (or the tickets after it)
+        // TLS 1.3: what OpenSSL writes after the client's Finished is the session tickets. With
+        // the request right behind that Finished (the usual case), they wait in the output and
+        // leave with the first response, one send instead of two; otherwise they go now.
+        held = c.handshake_done() && c.input_unread() > 0 && SSL_version(c.ssl()) == TLS1_3_VERSION;
+        if (!held) tls_pump(s);   // the server's flight (or the tickets after it)
         if (!c.handshake_done()) {
             c.release_input();
             br.recycle(bid);
@@ -246,7 +251,10 @@ int WorkerRuntime::tls_input(TcpSession& s, std::uint16_t bid, std::uint32_t off
         break;
     }
     c.release_input();
-    tls_pump(s);   // anything OpenSSL wrote while reading (a KeyUpdate reply)
+    // Anything OpenSSL wrote while reading (a KeyUpdate reply), and held tickets when no
+    // request came with them after all.
+    const bool plaintext = queued > 0 || w > 0 || (t.hold != core::kNoBuffer && t.hold_len > 0);
+    if (!held || failed || !plaintext) tls_pump(s);
     if (failed) {
         br.recycle(bid);
         SKJOLD_LOG(debug, "frontend {}: TLS read failed: {}", snap_.proxies[static_cast<std::size_t>(s.frontend)].name,
@@ -298,10 +306,11 @@ void WorkerRuntime::tls_pump(TcpSession& s) noexcept {
     TlsSlot& t = tls_slots_[s.slot];
     TlsConn& c = t.conn;
     if (t.out_inflight) return;
-    if (t.wr_active && t.wr_taken == 0 && !t.wr_failed && c.pending_output().empty() && !s.aborting) {
-        // One record per send: it always fits the empty output, so no record is ever split
-        // between two write() calls.
-        std::uint32_t n = std::min(t.wr_len, kTlsRecordPlain);
+    if (t.wr_active && t.wr_taken == 0 && !t.wr_failed && c.output_room() > kTlsRecordSlack && !s.aborting) {
+        // One record per send, sized to fit whole behind what the output holds (the session
+        // tickets held for the first response): no record is ever split between two write()
+        // calls.
+        std::uint32_t n = std::min({t.wr_len, kTlsRecordPlain, c.output_room() - kTlsRecordSlack});
         TlsIo r = c.write({t.wr_data, n});
         t.wr_taken = static_cast<std::uint32_t>(r.bytes);
         if (r.bytes == 0) {

@@ -30,6 +30,9 @@ namespace skjold::proxy {
 
 // The largest plaintext encrypted per TLS record and per send.
 inline constexpr std::uint32_t kTlsRecordPlain = 16384;
+// A record's bytes beyond its plaintext, with room to spare: header, TLS 1.3 content type and
+// AEAD tag (22), or TLS 1.2 CBC's IV, MAC and padding (at most 85).
+inline constexpr std::uint32_t kTlsRecordSlack = 256;
 
 struct TlsSlot {
     TlsConn conn;

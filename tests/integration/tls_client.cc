@@ -138,6 +138,68 @@ int handshake_loop(const Address& at, std::string_view sni, int count, std::stri
     return ok;
 }
 
+std::optional<OneFlight> finished_with_request(const Address& at, std::string_view sni, std::string_view request) {
+    CtxPtr ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+    if (!ctx) return std::nullopt;
+    SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION);
+    int fd = ::socket(at.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return std::nullopt;
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (::connect(fd, at.sa(), at.length) != 0) {
+        ::close(fd);
+        return std::nullopt;
+    }
+    SSL* s = SSL_new(ctx.get());
+    BIO* in = BIO_new(BIO_s_mem());
+    BIO* out = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(in, -1);
+    SSL_set_bio(s, in, out);
+    const std::string name(sni);
+    SSL_set_tlsext_host_name(s, name.c_str());
+    SSL_set_connect_state(s);
+    auto flush = [&] {   // everything the client wrote, in one send()
+        std::string w;
+        char buf[4096];
+        int n;
+        while ((n = BIO_read(out, buf, sizeof buf)) > 0) w.append(buf, static_cast<std::size_t>(n));
+        return w.empty() || ::send(fd, w.data(), w.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(w.size());
+    };
+    auto receive = [&] {   // false on EOF, error or timeout
+        char buf[16384];
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return false;
+        BIO_write(in, buf, static_cast<int>(n));
+        return true;
+    };
+    std::optional<OneFlight> r;
+    bool ok = true;
+    int rc;
+    while (ok && (rc = SSL_do_handshake(s)) != 1)
+        ok = SSL_get_error(s, rc) == SSL_ERROR_WANT_READ && flush() && receive();
+    // The Finished is in `out`; the request joins it before anything is sent.
+    if (ok && SSL_write(s, request.data(), static_cast<int>(request.size())) == static_cast<int>(request.size()) &&
+        flush()) {
+        r.emplace();
+        char buf[4096];
+        for (;;) {
+            int n = SSL_read(s, buf, sizeof buf);
+            if (n > 0) {
+                r->reply.append(buf, static_cast<std::size_t>(n));
+                continue;
+            }
+            if (SSL_get_error(s, n) != SSL_ERROR_WANT_READ || !receive()) break;
+        }
+        SSL_SESSION* sess = SSL_get1_session(s);
+        r->ticket = sess != nullptr && SSL_SESSION_has_ticket(sess) == 1;
+        SSL_SESSION_free(sess);
+    }
+    SSL_free(s);
+    ERR_clear_error();
+    ::close(fd);
+    return r;
+}
+
 long rss_kib(int pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     std::string line;

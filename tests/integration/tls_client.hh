@@ -44,6 +44,15 @@ std::optional<std::string> tls_exchange(const Address& at, std::string_view sni,
 // Returns how many completed the handshake.
 int handshake_loop(const Address& at, std::string_view sni, int count, std::string_view request = {});
 
+// One TLS 1.3 connection whose client Finished and `request` leave in ONE segment (a client on
+// memory BIOs), as fast clients send them: the reply read until the server closes, and whether
+// a session ticket came with it (`ticket`). nullopt when the connection or handshake failed.
+struct OneFlight {
+    std::string reply;
+    bool ticket = false;
+};
+std::optional<OneFlight> finished_with_request(const Address& at, std::string_view sni, std::string_view request);
+
 // VmRSS of `pid` in KiB (from /proc/PID/status); -1 when unreadable.
 long rss_kib(int pid);
 

@@ -60,6 +60,28 @@ TEST_CASE("a TLS 1.3 ticket from one worker resumes on another worker") {
     CHECK(w2->stats().resumed.read() == 1);
 }
 
+TEST_CASE("every TLS 1.3 resumption issues a fresh ticket, so a chain of resumptions keeps resuming") {
+    test::Server srv(test::frontend("crt " + Pki::get().a_file));
+    RawClient cl;
+    auto prev = connect(*srv.ctx, cl);
+    REQUIRE(prev.ok);
+    auto ticket = [](const Outcome& o) {
+        const unsigned char* t = nullptr;
+        std::size_t n = 0;
+        SSL_SESSION_get0_ticket(o.session.get(), &t, &n);
+        return std::string(reinterpret_cast<const char*>(t), n);
+    };
+    for (int i = 0; i < 3; ++i) {
+        CAPTURE(i);
+        auto next = connect(*srv.ctx, cl, prev.session.get());
+        CHECK(next.reused);
+        REQUIRE(next.has_ticket);
+        CHECK(ticket(next) != ticket(prev));   // the client keeps a ticket of this connection
+        prev = std::move(next);
+    }
+    CHECK(srv.ctx->stats().resumed.read() == 3);
+}
+
 TEST_CASE("a TLS 1.2 ticket resumes; the stateless ticket puts nothing in the cache") {
     test::Server srv(test::frontend("crt " + Pki::get().a_file));
     RawClient cl(tls12);
