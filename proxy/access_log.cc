@@ -206,7 +206,8 @@ std::size_t format_httplog(const AccessLogFields& f, char* buf, std::size_t cap)
     return o.n;
 }
 
-void log_session(LogRing& ring, const conf::Proxy& fe, int fe_index, const AccessLogFields& f) noexcept {
+void log_session(LogRing& ring, const conf::Proxy& fe, int fe_index, std::uint32_t generation,
+                 const AccessLogFields& f) noexcept {
     if (fe.logs.empty() || !(fe.option_tcplog || fe.option_httplog)) return;
     if (fe.option_dontlognull && f.bytes_in == 0) return;
     bool wanted = false;
@@ -220,7 +221,7 @@ void log_session(LogRing& ring, const conf::Proxy& fe, int fe_index, const Acces
     if (slot == nullptr) return;   // counted by the ring
     bool http = fe.option_httplog && fe.mode == conf::Mode::http;
     std::size_t n = http ? format_httplog(f, slot, ring.text_capacity()) : format_tcplog(f, slot, ring.text_capacity());
-    ring.commit(fe_index, kTrafficLogLevel, log_wall_clock_us(), n);
+    ring.commit(fe_index, kTrafficLogLevel, log_wall_clock_us(), n, generation);
 }
 
 }  // namespace skjold::proxy

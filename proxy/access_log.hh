@@ -112,8 +112,9 @@ inline constexpr int kTrafficLogLevel = 6;
 // `option tcplog`/`option httplog`, no target whose level lets info through, or when
 // `option dontlognull` is set and the client sent no byte. Otherwise formats the line
 // (httplog for an HTTP frontend with option httplog, else tcplog) straight into the
-// worker's ring and commits it for `fe_index` (the frontend's index in the Snapshot).
-// Never blocks: a full ring drops the line and counts it.
-void log_session(LogRing& ring, const conf::Proxy& fe, int fe_index, const AccessLogFields& f) noexcept;
+// worker's ring and commits it for `fe_index` (the frontend's index in the Snapshot of
+// configuration `generation`). Never blocks: a full ring drops the line and counts it.
+void log_session(LogRing& ring, const conf::Proxy& fe, int fe_index, std::uint32_t generation,
+                 const AccessLogFields& f) noexcept;
 
 }  // namespace skjold::proxy

@@ -25,6 +25,7 @@ std::unique_ptr<Generation> make_generation(unsigned id, std::shared_ptr<const c
     g->id = id;
     g->listeners = std::move(listeners);
     Shared& sh = g->sh;
+    sh.generation = id;
     sh.snap = snap;
     sh.state = std::make_unique<health::ServerStateTable>(*snap);
     // No window where a server known DOWN or in MAINT looks UP (HAProxy issue 918).

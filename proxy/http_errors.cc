@@ -219,4 +219,17 @@ Reply write_reply(std::string_view response, const HttpMessage* req, const conf:
     return {total, close};
 }
 
+std::size_t announce_close(char* buf, std::size_t len, std::size_t cap) noexcept {
+    std::string_view all(buf, len);
+    std::size_t end = all.find("\r\n\r\n");
+    std::size_t first = all.find("\r\n");
+    if (end == std::string_view::npos || inspect_head(all.substr(0, end + 2)).has_connection) return len;
+    constexpr std::string_view kLine = "connection: close\r\n";
+    if (len + kLine.size() > cap) return len;
+    char* at = buf + first + 2;
+    std::memmove(at + kLine.size(), at, len - (first + 2));
+    std::memcpy(at, kLine.data(), kLine.size());
+    return len + kLine.size();
+}
+
 }  // namespace skjold::proxy

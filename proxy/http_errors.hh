@@ -50,4 +50,11 @@ struct Reply {
 Reply write_reply(std::string_view response, const HttpMessage* req, const conf::Proxy& px, char* out,
                   std::size_t cap) noexcept;
 
+// A local reply about to end its connection although it was written to keep it (a generation
+// retired by a reload answers one more request, then closes): puts "connection: close" after the
+// status line of the response in buf[0..len), within cap, so the client knows. Returns the new
+// length; len unchanged when the head already has a Connection header, is not a complete head,
+// or the header does not fit.
+std::size_t announce_close(char* buf, std::size_t len, std::size_t cap) noexcept;
+
 }  // namespace skjold::proxy

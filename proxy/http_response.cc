@@ -476,7 +476,7 @@ void HttpEngine::log_transaction(TcpSession& s, HttpSession& h) noexcept {
         f.request_line = std::string_view(line, n);
     }
     // ACCESS LOG: the one call that emits the httplog line for this request.
-    log_session(*ring, fe, s.frontend, f);
+    log_session(*ring, fe, s.frontend, rt_.shared_.generation, f);
 }
 
 }  // namespace skjold::proxy

@@ -79,10 +79,15 @@ core::Result<std::vector<ListenerSpec>> reuse_listeners(const conf::Snapshot& sn
                 ls.addr = a;
                 ls.configured = a;
                 // Reload: the same address keeps its sockets (and the connections in their
-                // backlog); a bind on port 0 that stays keeps the port it got.
+                // backlog); a bind on port 0 that stays keeps the port it got. Failing that, an
+                // address that names what an old socket is bound to takes that socket (a bind
+                // written `:0`, then the port it got): binding it anew and closing the old one
+                // would reset the connections waiting in the old backlog.
                 std::size_t same = old.size();
                 for (std::size_t j = 0; j < old.size() && same == old.size(); ++j)
                     if (!taken[j] && old[j].configured == a && old[j].fds.size() == nworkers) same = j;
+                for (std::size_t j = 0; j < old.size() && same == old.size(); ++j)
+                    if (!taken[j] && old[j].addr == a && old[j].fds.size() == nworkers) same = j;
                 if (same < old.size()) {
                     taken[same] = true;
                     ls.addr = old[same].addr;

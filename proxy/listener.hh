@@ -25,8 +25,8 @@ struct ListenerSpec {
 // "FILE:LINE: cannot bind ADDR: reason".
 core::Result<std::vector<ListenerSpec>> open_listeners(const conf::Snapshot& snap, unsigned nworkers);
 // Reload: the same, except that an address `old` already has (same address as written, port 0
-// included, same number of workers) keeps old's sockets (fds copied, not duplicated) and
-// bound address; the others are bound anew. On
+// included, same number of workers; else the address an old socket is bound to) keeps old's
+// sockets (fds copied, not duplicated) and bound address; the others are bound anew. On
 // failure only the newly bound sockets are closed.
 core::Result<std::vector<ListenerSpec>> reuse_listeners(const conf::Snapshot& snap, unsigned nworkers,
                                                         const std::vector<ListenerSpec>& old);

@@ -42,22 +42,24 @@ char* LogRing::reserve() noexcept {
     return text(h);
 }
 
-void LogRing::commit(int proxy, int level, std::int64_t time_us, std::size_t len) noexcept {
+void LogRing::commit(int proxy, int level, std::int64_t time_us, std::size_t len, std::uint32_t generation) noexcept {
     const std::uint64_t h = head_.load(std::memory_order_relaxed);
     Header& hd = header(h);
     hd.time_us = time_us;
     hd.proxy = proxy;
     hd.level = level;
+    hd.generation = generation;
     hd.len = static_cast<std::uint32_t>(std::min(len, text_cap_));
     head_.store(h + 1, std::memory_order_release);
 }
 
-bool LogRing::push(int proxy, int level, std::int64_t time_us, std::string_view msg) noexcept {
+bool LogRing::push(int proxy, int level, std::int64_t time_us, std::string_view msg,
+                   std::uint32_t generation) noexcept {
     char* p = reserve();
     if (p == nullptr) return false;
     std::size_t n = std::min(msg.size(), text_cap_);
     std::memcpy(p, msg.data(), n);
-    commit(proxy, level, time_us, n);
+    commit(proxy, level, time_us, n, generation);
     return true;
 }
 

@@ -28,10 +28,12 @@ public:
     char* reserve() noexcept;
     // Publishes the slot reserve() returned: `len` bytes of text (cut to text_capacity()), the
     // proxy whose targets receive it, its syslog level (0 emerg .. 7 debug) and its time
-    // (wall clock, microseconds since the epoch).
-    void commit(int proxy, int level, std::int64_t time_us, std::size_t len) noexcept;
+    // (wall clock, microseconds since the epoch). `generation`: the configuration generation
+    // whose proxy index `proxy` is (a reload may renumber the proxies; 0: the drain's newest).
+    void commit(int proxy, int level, std::int64_t time_us, std::size_t len, std::uint32_t generation = 0) noexcept;
     // reserve() + copy + commit(); false when the record was dropped.
-    bool push(int proxy, int level, std::int64_t time_us, std::string_view text) noexcept;
+    bool push(int proxy, int level, std::int64_t time_us, std::string_view text,
+              std::uint32_t generation = 0) noexcept;
 
     // --- consumer (the control thread) -------------------------------------------------
     struct Record {
@@ -39,6 +41,7 @@ public:
         int level;
         std::int64_t time_us;
         std::string_view text;   // valid until `f` returns
+        std::uint32_t generation;
     };
     // Calls f(const Record&) for up to `max` published records, oldest first, then frees their
     // slots. Returns how many it handed out.
@@ -56,6 +59,7 @@ private:
         std::int32_t proxy;
         std::uint32_t len;
         std::int32_t level;
+        std::uint32_t generation;
     };
     Header& header(std::uint64_t seq) noexcept;
     char* text(std::uint64_t seq) noexcept;
@@ -79,7 +83,7 @@ std::size_t LogRing::drain(F&& f, std::size_t max) noexcept {
     std::size_t n = 0;
     while (t != h && n < max) {
         const Header& hd = header(t);
-        f(Record{hd.proxy, hd.level, hd.time_us, std::string_view(text(t), hd.len)});
+        f(Record{hd.proxy, hd.level, hd.time_us, std::string_view(text(t), hd.len), hd.generation});
         ++t;
         ++n;
     }

@@ -187,24 +187,46 @@ std::unique_ptr<LogRing> make_log_ring(const conf::Snapshot& snap) {
     return std::make_unique<LogRing>(std::min<std::size_t>(slots, 1024), text);
 }
 
-LogDrain::LogDrain(std::shared_ptr<const conf::Snapshot> snap, std::vector<LogRing*> rings, LogIdentity id)
+LogDrain::LogDrain(std::shared_ptr<const conf::Snapshot> snap, std::vector<LogRing*> rings, LogIdentity id,
+                   std::uint32_t generation)
     : rings_(std::move(rings)), sink_(std::move(id)) {
-    adopt(std::move(snap));
+    adopt(std::move(snap), generation);
 }
 
-void LogDrain::adopt(std::shared_ptr<const conf::Snapshot> snap) noexcept {
+void LogDrain::adopt(std::shared_ptr<const conf::Snapshot> snap, std::uint32_t generation) {
+    if (snap_ != nullptr && generation_ != 0) retired_.emplace_back(generation_, std::move(snap_));
     snap_ = std::move(snap);
-    active_ = !snap_->global.logs.empty();
-    for (const auto& px : snap_->proxies)
-        if (!px.logs.empty()) active_ = true;
+    generation_ = generation;
+    update_active();
+}
+
+void LogDrain::forget(std::uint32_t generation) {
+    drain();
+    std::erase_if(retired_, [generation](const auto& r) { return r.first == generation; });
+    update_active();
+}
+
+void LogDrain::update_active() noexcept {
+    auto logs = [](const conf::Snapshot& s) {
+        return !s.global.logs.empty() ||
+               std::any_of(s.proxies.begin(), s.proxies.end(), [](const auto& px) { return !px.logs.empty(); });
+    };
+    active_ = logs(*snap_) || std::any_of(retired_.begin(), retired_.end(), [&](const auto& r) { return logs(*r.second); });
+}
+
+const conf::Snapshot& LogDrain::snapshot_of(std::uint32_t generation) const noexcept {
+    if (generation != 0 && generation != generation_)
+        for (const auto& [g, s] : retired_)
+            if (g == generation) return *s;
+    return *snap_;
 }
 
 std::size_t LogDrain::drain() noexcept {
     std::size_t n = 0;
-    const auto& proxies = snap_->proxies;
     for (LogRing* ring : rings_) {
         n += ring->drain(
             [&](const LogRing::Record& r) {
+                const auto& proxies = snapshot_of(r.generation).proxies;
                 if (r.proxy < 0 || static_cast<std::size_t>(r.proxy) >= proxies.size()) return;
                 for (const auto& t : proxies[static_cast<std::size_t>(r.proxy)].logs)
                     sink_.send(t, r.level, r.time_us, r.text);

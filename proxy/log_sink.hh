@@ -85,10 +85,16 @@ class LogDrain {
 public:
     static constexpr int kIntervalMs = 20;
 
-    LogDrain(std::shared_ptr<const conf::Snapshot> snap, std::vector<LogRing*> rings, LogIdentity id);
+    // `snap` is generation `generation`'s (1 at start).
+    LogDrain(std::shared_ptr<const conf::Snapshot> snap, std::vector<LogRing*> rings, LogIdentity id,
+             std::uint32_t generation = 1);
 
-    // A reload: later records are sent to the new Snapshot's targets for their proxy index.
-    void adopt(std::shared_ptr<const conf::Snapshot> snap) noexcept;
+    // A reload: generation `generation` is the newest; process lines go to its targets. The
+    // older ones stay known until forget(): their sessions' records (tagged with their
+    // generation) still go to their own targets for their own proxy index.
+    void adopt(std::shared_ptr<const conf::Snapshot> snap, std::uint32_t generation = 0);
+    // A retired generation is gone: drains what its workers published, then drops its Snapshot.
+    void forget(std::uint32_t generation);
     // Some proxy or the global section has a log target.
     bool active() const noexcept { return active_; }
     // Sends every record published so far (at most one ring's capacity per ring and call).
@@ -113,7 +119,13 @@ public:
     std::uint64_t sent() const noexcept { return sink_.sent(); }
 
 private:
-    std::shared_ptr<const conf::Snapshot> snap_;
+    const conf::Snapshot& snapshot_of(std::uint32_t generation) const noexcept;
+    void update_active() noexcept;
+
+    std::shared_ptr<const conf::Snapshot> snap_;   // the newest generation's
+    std::uint32_t generation_ = 0;
+    // Retired generations whose sessions may still log (at most 7: a reload waits for more).
+    std::vector<std::pair<std::uint32_t, std::shared_ptr<const conf::Snapshot>>> retired_;
     std::vector<LogRing*> rings_;
     LogSink sink_;
     bool active_ = false;

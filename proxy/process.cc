@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -390,7 +391,7 @@ void Control::reload() {
         (reused ? kept : added)++;
     }
     const int removed = static_cast<int>(cur_->listeners.size()) - kept;
-    logs_->adopt(next->sh.snap);
+    logs_->adopt(next->sh.snap, next->id);
     stats_->adopt(stats_source(*next, *logs_));
     retiring_.push_back(std::move(cur_));
     cur_ = std::move(next);
@@ -406,6 +407,7 @@ void Control::reload() {
 
 // Frees the generations whose last session has ended on every worker.
 void Control::reap() {
+    bool freed = false;
     for (auto it = retiring_.begin(); it != retiring_.end();) {
         Generation& g = **it;
         if (!g.detached()) {
@@ -425,8 +427,18 @@ void Control::reap() {
             if (!kept) close(l.fds.front());
         }
         SKJOLD_LOG(info, "configuration generation {} finished its last session", g.id);
+        logs_->forget(g.id);   // its last access-log lines go to its own targets first
         it = retiring_.erase(it);
+        freed = true;
     }
+    // Hand what the freed generation held back to the kernel (its Snapshot and TLS contexts in
+    // this thread's heap; the workers' session slabs, pools and OpenSSL state in their arenas).
+    // glibc keeps freed chunks in its arenas, and under load reload after reload leaves holes
+    // that add up: in bench/soak.sh (a reload every 10 s) the arenas' resident memory grew by
+    // 3-4 MB over the first minutes while the live heap stayed at 3.6 MB (heaptrack). Once per
+    // freed generation, on this thread: 0.1-0.3 ms, during which a worker's malloc may wait
+    // for its arena's lock.
+    if (freed) malloc_trim(0);
 }
 
 int Control::run(std::shared_ptr<const conf::Snapshot> snap) {

@@ -34,6 +34,9 @@ struct Shared {
     std::vector<std::unique_ptr<TlsServerSide>> server_tls;
     unsigned nworkers = 1;
     int global_maxconn = 0;
+    // The generation's id (Generation::id): access-log records carry it, so the LogDrain sends
+    // a retired generation's lines to that generation's targets for their proxy index.
+    std::uint32_t generation = 1;
     // TLS contexts of this configuration, one TlsWorker per worker (proxy/tls_runtime.hh);
     // null or empty when no line uses ssl. Built by build_tls_for_run() before the workers run.
     std::shared_ptr<TlsGeneration> tls;

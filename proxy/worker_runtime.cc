@@ -679,9 +679,11 @@ void WorkerRuntime::abort_session(TcpSession& s) noexcept {
     s.state = TcpState::closing;
     worker_->timers().cancel(s.timer.node);
     // Cancel everything in flight on both sockets; the slot is freed when the last
-    // completion has come back (release_if_idle).
+    // completion has come back (release_if_idle). Nothing in flight (the usual end of a
+    // connection: the client's FIN ended its receive): nothing to cancel, close at once.
+    const bool busy = s.inflight != 0;
     for (int fd : {s.cfd, s.sfd}) {
-        if (fd < 0) continue;
+        if (fd < 0 || !busy) continue;
         // shutdown also ends the operations a kernel without IORING_ASYNC_CANCEL_FD keeps.
         ::shutdown(fd, SHUT_RDWR);
         io_uring_sqe* sqe = worker_->ring().sqe();
@@ -756,7 +758,7 @@ void WorkerRuntime::log_tcp_session(TcpSession& s) noexcept {
     f.term_phase = static_cast<TermPhase>(s.term_phase);
     f.feconn = static_cast<std::uint32_t>(stats_.proxies[s.frontend].cur_conn.read());
     f.actconn = sessions_.in_use();
-    log_session(*log_ring_, fe, s.frontend, f);
+    log_session(*log_ring_, fe, s.frontend, shared_.generation, f);
 }
 
 void WorkerRuntime::set_term(TcpSession& s, char cause, char phase) noexcept {

@@ -267,4 +267,38 @@ TEST_CASE("option tcplog: one line per tcp session, field by field; dontlognull 
     CHECK(sessions == 1);
 }
 
+TEST_CASE("a session of a retired generation logs to its own frontend's target after a reload reorders them") {
+    t::Tempdir dir;
+    auto udp_a = DgramReceiver::udp(AF_INET);
+    auto udp_b = DgramReceiver::udp(AF_INET);
+    REQUIRE(udp_a.ok());
+    REQUIRE(udp_b.ok());
+    t::TcpEchoServer echo;
+    const std::string port_a = std::to_string(t::free_port()), port_b = std::to_string(t::free_port());
+    auto frontend = [&](const std::string& name, const std::string& port, const DgramReceiver& udp) {
+        return "frontend " + name + "\n    bind 127.0.0.1:" + port + "\n    log 127.0.0.1:" +
+               std::to_string(udp.port()) + " local0\n    option tcplog\n    default_backend be\n";
+    };
+    const std::string backend = "backend be\n    server s " + echo.address().to_string() + "\n";
+    const std::string defaults(t::kTcpDefaults);
+    auto lb = t::start_with_config(dir, defaults + frontend("a", port_a, udp_a) + frontend("b", port_b, udp_b) + backend);
+    auto c = t::Connection::open(lb.listener("a"));
+    REQUIRE(c.connected());
+    REQUIRE(c.send_all("before the reload"));
+    CHECK(c.recv_n(17).data == "before the reload");
+    // The new configuration lists b first: index 0 is now b. The open session belongs to the old
+    // generation, where index 0 was a.
+    dir.write("skjold.cfg", defaults + frontend("b", port_b, udp_b) + frontend("a", port_a, udp_a) + backend);
+    REQUIRE(lb.reload());
+    REQUIRE(c.send_all("after the reload"));
+    CHECK(c.recv_n(16).data == "after the reload");
+    const std::string client = c.local().to_string();
+    c.close();
+    std::string line = udp_a.wait_for(client + " [");
+    INFO("a received: " << line);
+    CHECK(line.find(" a be/s ") != std::string::npos);
+    for (const auto& d : udp_b.collect()) CHECK_MESSAGE(d.find(client + " [") == std::string::npos, d);
+    CHECK(lb.stop() == 0);
+}
+
 TEST_SUITE_END();

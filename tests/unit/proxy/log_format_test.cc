@@ -213,28 +213,28 @@ TEST_CASE("log_session applies the frontend's options and pushes one line per ca
 
     SUBCASE("no log target: nothing") {
         fe.option_tcplog = true;
-        p::log_session(ring, fe, 3, f);
+        p::log_session(ring, fe, 3, 1, f);
         collect();
         CHECK(lines.empty());
     }
     fe.logs.push_back(conf::LogTarget{});
     SUBCASE("no tcplog/httplog option: nothing") {
-        p::log_session(ring, fe, 3, f);
+        p::log_session(ring, fe, 3, 1, f);
         collect();
         CHECK(lines.empty());
     }
     SUBCASE("option tcplog: the tcplog line") {
         fe.option_tcplog = true;
-        p::log_session(ring, fe, 3, f);
+        p::log_session(ring, fe, 3, 1, f);
         collect();
         REQUIRE(lines.size() == 1);
         CHECK(lines[0] == tcplog(f));
     }
     SUBCASE("option httplog in a tcp frontend falls back to tcplog; in http mode it is httplog") {
         fe.option_httplog = true;
-        p::log_session(ring, fe, 3, http_fields());
+        p::log_session(ring, fe, 3, 1, http_fields());
         fe.mode = conf::Mode::http;
-        p::log_session(ring, fe, 3, http_fields());
+        p::log_session(ring, fe, 3, 1, http_fields());
         collect();
         REQUIRE(lines.size() == 2);
         CHECK(lines[0] == tcplog(http_fields()));
@@ -244,16 +244,16 @@ TEST_CASE("log_session applies the frontend's options and pushes one line per ca
         fe.option_tcplog = true;
         fe.option_dontlognull = true;
         f.bytes_in = 0;
-        p::log_session(ring, fe, 3, f);
+        p::log_session(ring, fe, 3, 1, f);
         f.bytes_in = 1;
-        p::log_session(ring, fe, 3, f);
+        p::log_session(ring, fe, 3, 1, f);
         collect();
         CHECK(lines.size() == 1);
     }
     SUBCASE("targets whose level stops info get nothing formatted") {
         fe.option_tcplog = true;
         fe.logs[0].level = 5;   // notice
-        p::log_session(ring, fe, 3, f);
+        p::log_session(ring, fe, 3, 1, f);
         collect();
         CHECK(lines.empty());
     }
