@@ -301,19 +301,23 @@ TEST_CASE("skjold killed with SIGKILL under load and restarted accepts on its po
     CHECK(lb2.stop() == 0);
 }
 
+// Two workers and a `listen fe` in front of `backend`, on a fixed port as in production: a
+// reload keeps the listening socket of an unchanged bind.
+static t::Skjold start_reloadable(const t::Tempdir& dir, const t::HttpBackend& backend) {
+    const std::uint16_t port = t::free_port();
+    return t::start_with_config(dir, "global\n"
+                                     "    nbthread 2\n" +
+                                         std::string(t::kHttpDefaults) +
+                                         t::fill("listen fe\n"
+                                                 "    bind 127.0.0.1:${PORT}\n"
+                                                 "    server s1 ${S}\n",
+                                                 {{"PORT", std::to_string(port)}, {"S", backend.addr()}}));
+}
+
 TEST_CASE("a SIGHUP storm (50 in one second) while clients fetch: no crash, every completed response intact, memory bounded") {
     t::Tempdir dir;
     t::HttpBackend backend(object_reply);
-    // A fixed port, as in production: a reload keeps the listening socket of an unchanged bind
-    // (port 0 would bind a new ephemeral port on every reload).
-    const std::uint16_t port = t::free_port();
-    auto lb = t::start_with_config(dir, "global\n"
-                                        "    nbthread 2\n" +
-                                            std::string(t::kHttpDefaults) +
-                                            t::fill("listen fe\n"
-                                                    "    bind 127.0.0.1:${PORT}\n"
-                                                    "    server s1 ${S}\n",
-                                                    {{"PORT", std::to_string(port)}, {"S", backend.addr()}}));
+    auto lb = start_reloadable(dir, backend);
     const auto fe = lb.listener("fe");
 
     std::atomic<bool> stop{false};
@@ -372,14 +376,7 @@ TEST_CASE("a SIGHUP storm (50 in one second) while clients fetch: no crash, ever
 TEST_CASE("200 reloads under load: every replaced configuration is freed and resident memory stays level") {
     t::Tempdir dir;
     t::HttpBackend backend(object_reply);
-    const std::uint16_t port = t::free_port();   // kept across reloads (see the storm above)
-    auto lb = t::start_with_config(dir, "global\n"
-                                        "    nbthread 2\n" +
-                                            std::string(t::kHttpDefaults) +
-                                            t::fill("listen fe\n"
-                                                    "    bind 127.0.0.1:${PORT}\n"
-                                                    "    server s1 ${S}\n",
-                                                    {{"PORT", std::to_string(port)}, {"S", backend.addr()}}));
+    auto lb = start_reloadable(dir, backend);
     const auto fe = lb.listener("fe");
 
     std::atomic<bool> stop{false};
