@@ -1,6 +1,7 @@
 #include "proxy/generation.hh"
 
 #include "proxy/log_sink.hh"
+#include "proxy/tls_runtime.hh"
 
 namespace skjold::proxy {
 
@@ -69,6 +70,14 @@ StatsSource stats_source(Generation& g, LogDrain& logs) {
     src.check_stats = [checker](int px, int srv) { return checker->stats(px, srv); };
     src.admin = [checker](const health::AdminCommand& c) { return checker->admin(c); };
     src.dropped_logs = [&logs] { return logs.dropped(); };
+    if (g.sh.tls != nullptr && !g.sh.tls->workers.empty()) {
+        src.tls_totals = [tls = g.sh.tls] {
+            TlsTotals t;
+            for (const auto& w : tls->workers)
+                if (w) w->add_totals(t);
+            return t;
+        };
+    }
     src.nworkers = g.sh.nworkers;
     src.global_maxconn = g.sh.global_maxconn;
     return src;

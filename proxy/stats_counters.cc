@@ -229,6 +229,8 @@ void StatsHistory::reset(const StatsSource& src, std::uint64_t now_ms) {
     }
     raw(src, last_proxies_, last_servers_);
     process_ = ProcessRates{};
+    last_tls_ = src.tls_totals ? src.tls_totals() : TlsTotals{};
+    base_tls_ = TlsTotals{};
     last_tick_ms_ = now_ms;
     last_cpu_us_ = process_cpu_us();
     tick(src, now_ms);   // backend states as they are now
@@ -259,6 +261,8 @@ void StatsHistory::tick(const StatsSource& src, std::uint64_t now_ms) {
         }
     }
 
+    // CumSslConns: every call, as the other cumulative counters are summed when asked.
+    if (src.tls_totals) process_.ssl_cum = sub_floor(src.tls_totals().fe_handshakes, base_tls_.fe_handshakes);
     std::uint64_t elapsed = now_ms - last_tick_ms_;
     if (elapsed < 1000) return;
     std::vector<ProxySums> p;
@@ -300,6 +304,17 @@ void StatsHistory::tick(const StatsSource& src, std::uint64_t now_ms) {
     std::uint64_t used = std::min(sub_floor(cpu, last_cpu_us_), capacity_us);
     process_.idle_pct = static_cast<int>(100 - used * 100 / capacity_us);
     last_cpu_us_ = cpu;
+    const TlsTotals tls = src.tls_totals ? src.tls_totals() : TlsTotals{};
+    const TlsTotals& tb = last_tls_;
+    sample(process_.ssl, tls.fe_handshakes, tb.fe_handshakes, elapsed);
+    sample(process_.ssl_fe_key, sub_floor(tls.fe_handshakes, tls.fe_resumed),
+           sub_floor(tb.fe_handshakes, tb.fe_resumed), elapsed);
+    sample(process_.ssl_be_key, sub_floor(tls.be_handshakes, tls.be_resumed),
+           sub_floor(tb.be_handshakes, tb.be_resumed), elapsed);
+    const std::uint64_t shakes = sub_floor(tls.fe_handshakes, tb.fe_handshakes);
+    process_.ssl_reuse_pct =
+        shakes == 0 ? 0 : static_cast<int>(sub_floor(tls.fe_resumed, tb.fe_resumed) * 100 / shakes);
+    last_tls_ = tls;
     last_proxies_ = std::move(p);
     last_servers_ = std::move(s);
     last_tick_ms_ = now_ms;
@@ -346,11 +361,14 @@ void StatsHistory::clear_max(const StatsSource& src) {
     for (auto& v : server_rates_)
         for (auto& r : v) r.max = 0;
     process_.conn.max = process_.sess.max = process_.req.max = process_.bytes_out.max = 0;
+    process_.ssl.max = process_.ssl_fe_key.max = process_.ssl_be_key.max = 0;
 }
 
 void StatsHistory::clear_all(const StatsSource& src, std::uint64_t now_ms) {
     clear_max(src);
     raw(src, base_proxies_, base_servers_);
+    base_tls_ = src.tls_totals ? src.tls_totals() : TlsTotals{};
+    process_.ssl_cum = 0;
     for (auto& h : backends_) {
         h.chkdown = 0;
         h.downtime_ms = 0;

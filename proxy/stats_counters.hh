@@ -96,6 +96,13 @@ struct CounterView {
 struct ProcessRates {
     Rate conn, sess, req, bytes_out;
     int idle_pct = 100;   // 100 - CPU used by the process / (wall time * workers), last second
+    // TLS handshakes (HAProxy's SslRate), of which full ones needing a key computation
+    // (SslFrontendKeyRate, SslBackendKeyRate); the share of resumed frontend handshakes over the
+    // last sampled second (SslFrontendSessionReuse_pct); completed frontend handshakes since
+    // the generation started or `clear counters all` (CumSslConns).
+    Rate ssl, ssl_fe_key, ssl_be_key;
+    int ssl_reuse_pct = 0;
+    std::uint64_t ssl_cum = 0;
 };
 
 // Sums every worker's counters (relaxed loads only).
@@ -144,6 +151,7 @@ private:
     std::vector<std::vector<Rate>> server_rates_;
     std::vector<BackendHistory> backends_;
     ProcessRates process_;
+    TlsTotals last_tls_, base_tls_;   // the previous sample; the `clear counters all` baseline
     std::uint64_t last_tick_ms_ = 0;
     std::uint64_t last_cpu_us_ = 0;
 };

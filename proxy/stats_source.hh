@@ -30,6 +30,14 @@ using StatsAdminFn = std::function<core::Result<void>(const health::AdminCommand
 // The last check of a server, or null when it has none (health::Checker::stats).
 using CheckStatsFn = std::function<const health::CheckStats*(int proxy, int server)>;
 
+// TLS handshakes completed since the generation started, summed over the workers: on `bind ...
+// ssl` lines (frontend) and `server ... ssl` lines (backend); `resumed` of them needed no key
+// computation (a ticket or the session cache).
+struct TlsTotals {
+    std::uint64_t fe_handshakes = 0, fe_resumed = 0;
+    std::uint64_t be_handshakes = 0, be_resumed = 0;
+};
+
 struct StatsSource {
     std::shared_ptr<const conf::Snapshot> snap;
     const health::ServerStateTable* state = nullptr;                 // same proxies as snap
@@ -39,6 +47,8 @@ struct StatsSource {
     // `show info` DroppedLogs (the logging owner's count; must be safe to call from the stats
     // thread). Empty: 0.
     std::function<std::uint64_t()> dropped_logs;
+    // `show info` Ssl* lines (safe to call from the stats thread). Empty: no TLS, all 0.
+    std::function<TlsTotals()> tls_totals;
     unsigned nworkers = 1;
     int global_maxconn = 0;      // the effective value (config or derived from ulimit-n)
 };

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
+#include "proxy/stats_source.hh"
 #include "proxy/tls_conn.hh"
 
 namespace skjold::proxy {
@@ -317,6 +318,19 @@ TlsContext* TlsWorker::bind(int proxy, int bind) noexcept {
     for (std::size_t i = 0; i < binds_.size(); ++i)
         if (cfg_->binds[i].proxy == proxy && cfg_->binds[i].bind == bind) return binds_[i].get();
     return nullptr;
+}
+
+void TlsWorker::add_totals(TlsTotals& t) const noexcept {
+    for (const auto& b : binds_)
+        if (b) {
+            t.fe_handshakes += b->stats().handshakes.read();
+            t.fe_resumed += b->stats().resumed.read();
+        }
+    for (const auto& s : servers_)
+        if (s) {
+            t.be_handshakes += s->stats().handshakes.read();
+            t.be_resumed += s->stats().resumed.read();
+        }
 }
 
 TlsClientContext* TlsWorker::server(int proxy, int server) noexcept {

@@ -127,6 +127,8 @@ private:
     TlsStats stats_;
 };
 
+struct TlsTotals;   // proxy/stats_source.hh
+
 // Every TLS context of one worker for one configuration generation.
 class TlsWorker {
 public:
@@ -138,6 +140,8 @@ public:
     TlsContext* bind(int proxy, int bind) noexcept;
     TlsClientContext* server(int proxy, int server) noexcept;
     const TlsConfig& config() const noexcept { return *cfg_; }
+    // Adds this worker's handshake counters (relaxed reads: any thread, e.g. the stats socket's).
+    void add_totals(TlsTotals& t) const noexcept;
 
 private:
     std::shared_ptr<const TlsConfig> cfg_;

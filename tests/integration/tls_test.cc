@@ -11,6 +11,7 @@
 #include "harness.hh"
 #include "http_backend.hh"
 #include "http_client.hh"
+#include "stats_client.hh"
 #include "tls_client.hh"
 
 namespace t = skjold::test;
@@ -161,6 +162,40 @@ TEST_CASE("resumption: tickets, and the session cache under no-tls-tickets, both
             CHECK(has(again.out, "Reused, TLSv1."));
         }
     }
+    CHECK(lb.stop() == 0);
+}
+
+TEST_CASE("show info counts TLS handshakes: CumSslConns, SslRate, key rate and session reuse") {
+    t::Tempdir dir;
+    auto certs = make_certs(dir);
+    t::HttpBackend be(echo_tls);
+    const std::string sock = (dir / "stats.sock").string();
+    auto lb = t::start_with_config(dir, https_config(certs, be, {}, {}, "    stats socket " + sock + " level admin\n"));
+    auto info = t::parse_info(t::stats_command(sock, "show info"));
+    CHECK(info["CumSslConns"] == "0");
+    // Pairs of a full handshake and a resumption of its session, for 2.5 s (the rates are sampled
+    // once a second, so every sampled second sees both kinds), then once more to end on a pair.
+    int pairs = 0;
+    const auto until = std::chrono::steady_clock::now() + 2500ms;
+    for (int i = 0; i < 200 && (i == 0 || std::chrono::steady_clock::now() < until); ++i) {
+        auto sess = (dir / ("s" + std::to_string(i))).string();
+        auto full = t::s_client(lb.listener("fe"), {"-tls1_3", "-servername", "a.test", "-sess_out", sess}, kGetClose);
+        auto again = t::s_client(lb.listener("fe"), {"-tls1_3", "-servername", "a.test", "-sess_in", sess}, kGetClose);
+        REQUIRE(has(full.out, "New, TLSv1.3"));
+        REQUIRE(has(again.out, "Reused, TLSv1.3"));
+        ++pairs;
+    }
+    info = t::parse_info(t::stats_command(sock, "show info"));
+    INFO(t::stats_command(sock, "show info"));
+    CHECK(info["CumSslConns"] == std::to_string(2 * pairs));
+    CHECK(std::stoi(info["SslRate"]) > 0);
+    CHECK(std::stoi(info["MaxSslRate"]) >= std::stoi(info["SslRate"]));
+    CHECK(std::stoi(info["SslFrontendKeyRate"]) > 0);
+    CHECK(std::stoi(info["SslFrontendKeyRate"]) < std::stoi(info["SslRate"]));   // resumed: no key
+    const int reuse = std::stoi(info["SslFrontendSessionReuse_pct"]);
+    CHECK(reuse >= 25);   // about half of each second's handshakes were resumed
+    CHECK(reuse <= 75);
+    CHECK(info["SslBackendKeyRate"] == "0");   // plain HTTP to the server
     CHECK(lb.stop() == 0);
 }
 
