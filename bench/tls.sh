@@ -215,4 +215,4 @@ for cert in ("ec", "rsa"):
         if s and best > 0:
             print(f"{cert} {mode}: skjold / best of haproxy,nginx per core = {s[3] / best:.2f}")
 REPORT
-[ -s "$work/profile" ] && cat "$work/profile"
+if [ -s "$work/profile" ]; then cat "$work/profile"; fi   # (a bare `[ ] &&` would be the exit status)
