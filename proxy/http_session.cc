@@ -707,19 +707,18 @@ void HttpEngine::reply_error(TcpSession& s, HttpSession& h, int status, TermCaus
 
 void HttpEngine::reply_local(TcpSession& s, HttpSession& h, std::size_t len, bool close, int status) noexcept {
     if (h.to_client.page < 0) h.to_client.data = h.to_client.block;   // a Prometheus page brings its own bytes
-    h.to_client.len = static_cast<std::uint32_t>(len);
-    h.to_client.off = 0;
-    h.status = status;
-    if (h.t_head == 0) h.t_head = rt_.worker_->now();
-    if (status > 0) count_status(s, h, status);
     if (len == 0) close = true;   // an empty errorfile: close without answering
     // A generation retired by a reload ends the connection with this answer (HttpEngine::finish):
     // the client is told, as with a proxied response, so it does not send into a closing socket.
     if (!close && (rt_.stopping_ || stopping_)) {
         if (h.to_client.page < 0) len = announce_close(h.to_client.block, len, blocks_.block_size());
-        h.to_client.len = static_cast<std::uint32_t>(len);
         close = true;
     }
+    h.to_client.len = static_cast<std::uint32_t>(len);
+    h.to_client.off = 0;
+    h.status = status;
+    if (h.t_head == 0) h.t_head = rt_.worker_->now();
+    if (status > 0) count_status(s, h, status);
     if (close) h.client_close = true;
     if (h.req_parser.in_head()) h.client_close = true;   // the request's end is unknown
     h.res_started = len > 0;

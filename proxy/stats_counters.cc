@@ -262,7 +262,8 @@ void StatsHistory::tick(const StatsSource& src, std::uint64_t now_ms) {
     }
 
     // CumSslConns: every call, as the other cumulative counters are summed when asked.
-    if (src.tls_totals) process_.ssl_cum = sub_floor(src.tls_totals().fe_handshakes, base_tls_.fe_handshakes);
+    const TlsTotals tls = src.tls_totals ? src.tls_totals() : TlsTotals{};
+    process_.ssl_cum = sub_floor(tls.fe_handshakes, base_tls_.fe_handshakes);
     std::uint64_t elapsed = now_ms - last_tick_ms_;
     if (elapsed < 1000) return;
     std::vector<ProxySums> p;
@@ -304,7 +305,6 @@ void StatsHistory::tick(const StatsSource& src, std::uint64_t now_ms) {
     std::uint64_t used = std::min(sub_floor(cpu, last_cpu_us_), capacity_us);
     process_.idle_pct = static_cast<int>(100 - used * 100 / capacity_us);
     last_cpu_us_ = cpu;
-    const TlsTotals tls = src.tls_totals ? src.tls_totals() : TlsTotals{};
     const TlsTotals& tb = last_tls_;
     sample(process_.ssl, tls.fe_handshakes, tb.fe_handshakes, elapsed);
     sample(process_.ssl_fe_key, sub_floor(tls.fe_handshakes, tls.fe_resumed),
