@@ -21,7 +21,7 @@ public:
     bool run(std::uint32_t root_value) {
         direct.assign(std::size_t{1} << direct_bits_, leaf(root_value));
         fill(direct.data(), 0, direct_bits_, 0, es_.size());
-        if (pool.empty()) {   // a valid node (one run) for the branch-free step to read
+        if (pool.empty()) {   // one valid node (one run): pool_ is never empty
             pool.resize(kLineBytes);
             pool[0] = std::byte{1};
         }
@@ -108,36 +108,6 @@ private:
 
 std::size_t line_up(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
 
-// Branch-free population count where the CPU has one: the lookups are built for popcnt and
-// for plain x86-64, chosen once at load time (ifunc).
-#if defined(__x86_64__)
-#define SKJOLD_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
-#else
-#define SKJOLD_POPCNT_CLONES
-#endif
-
-// The entry of `slot` in the node at line `index`.
-__attribute__((always_inline)) inline std::uint32_t entry_of(const std::byte* pool, std::uint32_t index, unsigned slot) noexcept {
-    const std::byte* n = pool + index * kLineBytes;
-    const unsigned w = slot >> 6;
-    std::uint64_t starts;
-    std::memcpy(&starts, n + 8 * w, 8);
-    const std::uint64_t upto = (std::uint64_t{2} << (slot & 63)) - 1;   // bits 0..slot%64 (63 wraps to all ones)
-    const unsigned r = static_cast<unsigned>(n[32 + w]) + static_cast<unsigned>(__builtin_popcountll(starts & upto)) - 1;
-    std::uint16_t e;
-    std::memcpy(&e, n + kEntriesAt + 2 * r, 2);
-    return e;
-}
-
-// One level without a branch: a node entry descends, a leaf stays (it reads line 0, which every
-// leaf reads, so it is cached, and keeps its value). A branch here would be mispredicted for a
-// good share of addresses, each time throwing away the lookups that overlap this one.
-__attribute__((always_inline)) inline std::uint32_t step(const std::byte* pool, std::uint32_t e, unsigned slot) noexcept {
-    const std::uint32_t node = 0u - (e >> 15);   // all ones when e is a node
-    const std::uint32_t next = entry_of(pool, (e & ~DirTrie::kNodeFlag) & node, slot);
-    return (next & node) | (e & ~node);
-}
-
 }  // namespace
 
 template <class K>
@@ -173,32 +143,21 @@ bool DirTrie::build(const std::vector<Entry<K>>& es, std::uint32_t root_value, u
 template bool DirTrie::build<std::uint64_t>(const std::vector<Entry<std::uint64_t>>&, std::uint32_t, unsigned, std::size_t);
 template bool DirTrie::build<u128>(const std::vector<Entry<u128>>&, std::uint32_t, unsigned, std::size_t);
 
-SKJOLD_POPCNT_CLONES std::uint32_t lookup_dir4_nodes(const DirTrie& t, std::uint32_t a, std::uint32_t e) noexcept {
+std::uint32_t lookup_dir4_any(const DirTrie& t, std::uint32_t a, std::uint32_t e) noexcept {
     const unsigned d = t.direct_bits_;   // 8 or 16
-    if (d == 16 && !t.flat_) [[likely]] {   // the world list: byte 2, then (past /24) byte 3
-        e = entry_of(t.pool_, e & ~DirTrie::kNodeFlag, (a >> 8) & 0xFFu);
-        if (e & DirTrie::kNodeFlag) [[unlikely]] e = entry_of(t.pool_, e & ~DirTrie::kNodeFlag, a & 0xFFu);
-        return e - 1;
-    }
     const unsigned slot = (a << d) >> 24;   // the byte after the direct array
     if (t.flat_) e = t.flat_[(e & ~DirTrie::kNodeFlag) << 8 | slot];
     else e = entry_of(t.pool_, e & ~DirTrie::kNodeFlag, slot);
-    if (e & DirTrie::kNodeFlag) [[unlikely]] {   // past /24 (world list: 0.1% of prefixes)
-        for (int shift = 16 - 8 * static_cast<int>(d / 8); (e & DirTrie::kNodeFlag) && shift >= 0; shift -= 8)
-            e = entry_of(t.pool_, e & ~DirTrie::kNodeFlag, (a >> shift) & 0xFFu);
-    }
+    for (int shift = 16 - 8 * static_cast<int>(d / 8); (e & DirTrie::kNodeFlag) && shift >= 0; shift -= 8)
+        e = entry_of(t.pool_, e & ~DirTrie::kNodeFlag, (a >> shift) & 0xFFu);
     return e - 1;
 }
 
-SKJOLD_POPCNT_CLONES std::uint32_t lookup_dir6_nodes(const DirTrie& t, const std::uint8_t* b, std::uint32_t e) noexcept {
-    unsigned i = t.direct_bits_ / 8;   // 1 or 2
+std::uint32_t lookup_dir6_any(const DirTrie& t, const std::uint8_t* b, std::uint32_t e) noexcept {
+    const unsigned i = t.direct_bits_ / 8;   // 1 or 2
     if (t.flat_) e = t.flat_[(e & ~DirTrie::kNodeFlag) << 8 | b[i]];
     else e = entry_of(t.pool_, e & ~DirTrie::kNodeFlag, b[i]);
-    e = step(t.pool_, e, b[i + 1]);    // world list: /29../32 end here
-    if (e & DirTrie::kNodeFlag) [[unlikely]] {
-        for (i += 2; (e & DirTrie::kNodeFlag) && i < 16; ++i) e = entry_of(t.pool_, e & ~DirTrie::kNodeFlag, b[i]);
-    }
-    return e - 1;
+    return walk_bytes(t, b, i + 1, e) - 1;
 }
 
 }  // namespace skjold::geo::prefix_trie

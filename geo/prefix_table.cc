@@ -210,20 +210,12 @@ __attribute__((always_inline)) inline std::uint32_t walk_nodes(const Trie& t, K 
     return PrefixTable::kNone;
 }
 
-// One build per CPU flavour: the popcnt instruction where the CPU has it (every x86-64 since
-// 2008), libgcc's popcount elsewhere; chosen once at load time (ifunc).
-#if defined(__x86_64__)
-#define SKJOLD_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
-#else
-#define SKJOLD_POPCNT_CLONES
-#endif
-
 // The direct level is read inline by lookup(); only a walk below it calls one of these.
-SKJOLD_POPCNT_CLONES std::uint32_t walk4(const Trie& t, std::uint64_t key, std::uint32_t e) noexcept {
+std::uint32_t walk4(const Trie& t, std::uint64_t key, std::uint32_t e) noexcept {
     return walk_nodes<std::uint64_t>(t, key, e);
 }
 
-SKJOLD_POPCNT_CLONES std::uint32_t walk6(const Trie& t, u128 key, std::uint32_t e) noexcept {
+std::uint32_t walk6(const Trie& t, u128 key, std::uint32_t e) noexcept {
     return walk_nodes<u128>(t, key, e);
 }
 

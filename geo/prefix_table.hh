@@ -67,8 +67,10 @@ public:
     PrefixTable(PrefixTable&&) noexcept;
     PrefixTable& operator=(PrefixTable&&) noexcept;
 
-    // Data path: no allocation, no lock, safe from any number of threads at once. Inline: a
-    // lookup in the multibit layout is a handful of instructions, and the call would cost as much.
+    // Data path: no allocation, no lock, safe from any number of threads at once. Inline, with
+    // the multibit walk of big lists (dir_trie.hh): a lookup is a few dozen instructions, and
+    // one call more costs a quarter of it (random IPv4, measured); the project is built with
+    // popcnt on x86-64 (meson.build) so the walk's bit counts need no call either.
     std::uint32_t lookup(const IpAddr& a) const noexcept {   // kNone when no prefix contains a
         const prefix_trie::TableCore* c = core_.get();
         if (!c) return kNone;

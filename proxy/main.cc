@@ -44,6 +44,14 @@ int usage_error(const char* msg) {
 
 int main(int argc, char** argv) {
     using namespace skjold;
+#if defined(__x86_64__) && defined(__POPCNT__)
+    // Built with popcnt (meson.build: the geo lookup inlined into the data path uses it).
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("popcnt")) {
+        std::fprintf(stderr, "skjold: this CPU has no popcnt instruction (x86-64 before 2008); rebuild without -mpopcnt\n");
+        return 1;
+    }
+#endif
     // `skjold geo lookup|export ...`: the geo tools (skjold(8), GEO SUB-COMMANDS).
     if (argc >= 2 && std::string_view(argv[1]) == "geo") return geo::geo_tool_main(argc - 1, argv + 1);
     std::vector<std::string> files;
