@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <charconv>
 #include <cstring>
+#include <initializer_list>
 #include <time.h>
 
 #include "proxy/log_out.hh"
@@ -53,6 +54,31 @@ void put_names(Out& o, const AccessLogFields& f) noexcept {
     o.str(f.backend.empty() ? f.frontend : f.backend);
     o.ch('/');
     o.str(f.server.empty() ? std::string_view("<NOSRV>") : f.server);
+}
+
+// A timer chain such as "%Tw/%Tc/%Tt": the timers joined by '/', the last one (the session's or
+// the request's total) with the '+' option logasap gives it. Never empty: each format passes
+// its fixed list.
+void put_timers(Out& o, std::initializer_list<std::int64_t> timers, bool logasap) noexcept {
+    const std::int64_t* last = timers.end() - 1;
+    for (const std::int64_t* t = timers.begin(); t != last; ++t) {
+        o.num(*t);
+        o.ch('/');
+    }
+    o.plus_if(logasap);
+    o.num(*last);
+}
+
+// %B, with the '+' of option logasap.
+void put_bytes(Out& o, const AccessLogFields& f) noexcept {
+    o.plus_if(f.logasap);
+    o.unum(f.bytes_out);
+}
+
+// %ts: the first two characters of the termination state (%tsc adds the cookie flags).
+void put_term_state(Out& o, const AccessLogFields& f) noexcept {
+    o.ch(static_cast<char>(f.term_cause));
+    o.ch(static_cast<char>(f.term_phase));
 }
 
 // %ac/%fc/%bc/%sc/%rc %sq/%bq
@@ -157,18 +183,11 @@ void put_origin(Out& o, const AccessLogFields& f) noexcept {
 std::size_t format_tcplog(const AccessLogFields& f, char* buf, std::size_t cap) noexcept {
     Out o{buf, cap};
     put_origin(o, f);
-    o.num(f.t_queue);
-    o.ch('/');
-    o.num(f.t_connect);
-    o.ch('/');
-    o.plus_if(f.logasap);
-    o.num(f.t_total);
+    put_timers(o, {f.t_queue, f.t_connect, f.t_total}, f.logasap);
     o.ch(' ');
-    o.plus_if(f.logasap);
-    o.unum(f.bytes_out);
+    put_bytes(o, f);
     o.ch(' ');
-    o.ch(static_cast<char>(f.term_cause));
-    o.ch(static_cast<char>(f.term_phase));
+    put_term_state(o, f);
     o.ch(' ');
     put_counts(o, f);
     return o.n;
@@ -177,25 +196,14 @@ std::size_t format_tcplog(const AccessLogFields& f, char* buf, std::size_t cap) 
 std::size_t format_httplog(const AccessLogFields& f, char* buf, std::size_t cap) noexcept {
     Out o{buf, cap};
     put_origin(o, f);
-    o.num(f.t_request);
-    o.ch('/');
-    o.num(f.t_queue);
-    o.ch('/');
-    o.num(f.t_connect);
-    o.ch('/');
-    o.num(f.t_response);
-    o.ch('/');
-    o.plus_if(f.logasap);
-    o.num(f.t_active);
+    put_timers(o, {f.t_request, f.t_queue, f.t_connect, f.t_response, f.t_active}, f.logasap);
     o.ch(' ');
     o.num(f.status);
     o.ch(' ');
-    o.plus_if(f.logasap);
-    o.unum(f.bytes_out);
+    put_bytes(o, f);
     // %CC %CS: no cookie capture in skjold, so "-" as HAProxy prints without one.
     o.str(" - - ");
-    o.ch(static_cast<char>(f.term_cause));
-    o.ch(static_cast<char>(f.term_phase));
+    put_term_state(o, f);
     o.str("--");   // cookie flags: persistence cookies are not supported
     o.ch(' ');
     put_counts(o, f);

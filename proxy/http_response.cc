@@ -398,15 +398,7 @@ void HttpEngine::try_handoff(TcpSession& s, HttpSession& h) noexcept {
     c.state = ConnState::closing;
     release_conn_if_idle(c);
     // The transaction's backend/server counts stay with the session: the relay's release undoes them.
-    blocks_.release(h.req_block);
-    blocks_.release(h.res_block);
-    release_out(h.to_client);
-    release_out(h.to_server);
-    h.req_block = h.res_block = nullptr;
-    h.req.reset(nullptr, 0);
-    h.res.reset(nullptr, 0);
-    sessions_.release(h.slot);
-    s.http = kNoSlot;
+    free_session(s, h);
     s.c2s.cancel_sent = false;
     rt_.start_relay(s);
 }

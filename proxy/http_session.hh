@@ -190,6 +190,9 @@ private:
     void abort(TcpSession& s, HttpSession& h, TermCause cause, TermPhase phase) noexcept;
     bool acquire_out(Outbound& o) noexcept;
     void release_out(Outbound& o) noexcept;
+    // The HttpSession's blocks and buffers back to the pools, its slot back to the slab, and `s`
+    // no longer points at it: the end of release() and of try_handoff() (http_timeouts.cc).
+    void free_session(TcpSession& s, HttpSession& h) noexcept;
     void maybe_rearm_client(TcpSession& s) noexcept;
 
     // http_response.cc: the response side, transaction end, log record

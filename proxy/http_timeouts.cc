@@ -189,6 +189,10 @@ void HttpEngine::release(TcpSession& s) noexcept {
         h.own_conn = kNoSlot;
         close_conn(oc);
     }
+    free_session(s, h);
+}
+
+void HttpEngine::free_session(TcpSession& s, HttpSession& h) noexcept {
     blocks_.release(h.req_block);
     blocks_.release(h.res_block);
     release_out(h.to_client);

@@ -24,17 +24,22 @@ void put_pri(Out& o, const conf::LogTarget& t, int level) noexcept {
     o.ch('>');
 }
 
+// "04:05:06": the time of day both syslog timestamps share.
+void put_clock(Out& o, const std::tm& tm) noexcept {
+    o.pad(tm.tm_hour, 2, '0');
+    o.ch(':');
+    o.pad(tm.tm_min, 2, '0');
+    o.ch(':');
+    o.pad(tm.tm_sec, 2, '0');
+}
+
 // "Nov 22 04:05:06 " (RFC 3164 TIMESTAMP: the day is space-padded)
 void put_3164_time(Out& o, const std::tm& tm) noexcept {
     o.str(kLogMonths[tm.tm_mon % 12]);
     o.ch(' ');
     o.pad(tm.tm_mday, 2, ' ');
     o.ch(' ');
-    o.pad(tm.tm_hour, 2, '0');
-    o.ch(':');
-    o.pad(tm.tm_min, 2, '0');
-    o.ch(':');
-    o.pad(tm.tm_sec, 2, '0');
+    put_clock(o, tm);
     o.ch(' ');
 }
 
@@ -46,11 +51,7 @@ void put_5424_time(Out& o, const std::tm& tm, long usec) noexcept {
     o.ch('-');
     o.pad(tm.tm_mday, 2, '0');
     o.ch('T');
-    o.pad(tm.tm_hour, 2, '0');
-    o.ch(':');
-    o.pad(tm.tm_min, 2, '0');
-    o.ch(':');
-    o.pad(tm.tm_sec, 2, '0');
+    put_clock(o, tm);
     o.ch('.');
     o.pad(usec, 6, '0');
     long off = tm.tm_gmtoff / 60;
@@ -247,35 +248,37 @@ void LogDrain::proxy_log(int proxy, int level, std::string_view msg) noexcept {
     for (const auto& t : snap_->proxies[static_cast<std::size_t>(proxy)].logs) sink_.send(t, level, now, msg);
 }
 
-void LogDrain::log_proxies_started() noexcept {
+namespace {
+// One of HAProxy's per-proxy lines, "Proxy NAME" then what `tail(out, index)` appends, sent at
+// `level` to each enabled proxy of `snap` (the drain's newest) that has log targets.
+template <class Tail>
+void log_each_proxy(LogDrain& drain, const conf::Snapshot& snap, int level, Tail&& tail) noexcept {
     char buf[512];
-    for (std::size_t i = 0; i < snap_->proxies.size(); ++i) {
-        const auto& px = snap_->proxies[i];
+    for (std::size_t i = 0; i < snap.proxies.size(); ++i) {
+        const auto& px = snap.proxies[i];
         if (px.logs.empty() || px.disabled) continue;
         Out o{buf, sizeof buf};
         o.str("Proxy ");
         o.str(px.name);
-        o.str(" started.");
-        proxy_log(static_cast<int>(i), 5, std::string_view(buf, o.n));
+        tail(o, i);
+        drain.proxy_log(static_cast<int>(i), level, std::string_view(buf, o.n));
     }
+}
+}  // namespace
+
+void LogDrain::log_proxies_started() noexcept {
+    log_each_proxy(*this, *snap_, 5, [](Out& o, std::size_t) { o.str(" started."); });
 }
 
 void LogDrain::log_proxies_stopped(const std::vector<std::uint64_t>& fe_conns,
                                    const std::vector<std::uint64_t>& be_conns) noexcept {
-    char buf[512];
-    for (std::size_t i = 0; i < snap_->proxies.size(); ++i) {
-        const auto& px = snap_->proxies[i];
-        if (px.logs.empty() || px.disabled) continue;
-        Out o{buf, sizeof buf};
-        o.str("Proxy ");
-        o.str(px.name);
+    log_each_proxy(*this, *snap_, 4, [&](Out& o, std::size_t i) {
         o.str(" stopped (cumulated conns: FE: ");
         o.num(static_cast<long>(i < fe_conns.size() ? fe_conns[i] : 0));
         o.str(", BE: ");
         o.num(static_cast<long>(i < be_conns.size() ? be_conns[i] : 0));
         o.str(").");
-        proxy_log(static_cast<int>(i), 4, std::string_view(buf, o.n));
-    }
+    });
 }
 
 void LogDrain::log_proxies_stopped(const std::vector<std::unique_ptr<WorkerStats>>& stats) noexcept {

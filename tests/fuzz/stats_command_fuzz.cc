@@ -1,6 +1,6 @@
 // Fuzz target: one line as an operator types it on the stats socket, through the CLI parser and
 // dispatcher (proxy/stats_commands) at level admin, over a running configuration without workers
-// (the same pieces tests/unit/proxy/stats_fixture.hh assembles: state table, two workers'
+// (tests/unit/proxy/stats_fixture.hh, built from the Snapshot: state table, two workers'
 // counters, a checker that is not started, so admin commands apply on this thread).
 // Checks: no crash; as HAProxy answers, the line's output is empty (it began with `quit`) or
 // ends with the empty line that closes an answer, followed by the prompt "> " when the session
@@ -14,12 +14,11 @@
 #include <vector>
 
 #include "conf/loader.hh"
-#include "core/worker.hh"
-#include "health/checker.hh"
-#include "proxy/shared.hh"
 #include "proxy/stats_commands.hh"
-#include "proxy/stats_counters.hh"
-#include "proxy/stats_source.hh"
+// Not linked with doctest: its macros (used only by the fixture's test-side checks, which this
+// target does not call) compile to nothing.
+#define DOCTEST_CONFIG_DISABLE
+#include "tests/unit/proxy/stats_fixture.hh"
 
 namespace {
 
@@ -43,42 +42,14 @@ constexpr std::string_view kConfig =
     "backend other\n"
     "    server o1 [::1]:9004 disabled\n";
 
-struct Stats {
-    std::shared_ptr<const conf::Snapshot> snap;
-    std::unique_ptr<health::ServerStateTable> table;
-    std::vector<std::unique_ptr<proxy::WorkerStats>> workers;
-    std::unique_ptr<health::Checker> checker;
-    proxy::StatsSource src;
-    proxy::StatsHistory history;
-    proxy::ProcessFacts facts;
+std::shared_ptr<const conf::Snapshot> load() {
+    auto snap = conf::load_string(kConfig, "fuzz.cfg").snapshot;
+    if (snap == nullptr) fail();
+    return snap;
+}
 
-    Stats() {
-        snap = conf::load_string(kConfig, "fuzz.cfg").snapshot;
-        if (snap == nullptr) fail();
-        table = std::make_unique<health::ServerStateTable>(*snap);
-        for (int i = 0; i < 2; ++i) workers.push_back(proxy::make_worker_stats(*snap));
-        checker = std::make_unique<health::Checker>(snap, *table);
-        src.snap = snap;
-        src.state = table.get();
-        src.workers = &workers;
-        src.check_stats = [this](int p, int s) { return checker->stats(p, s); };
-        src.admin = [this](const health::AdminCommand& c) { return checker->admin(c); };
-        src.nworkers = 2;
-        src.global_maxconn = 1000;
-        facts.start_ms = core::monotonic_ms();
-        history.reset(src, core::monotonic_ms());
-    }
-
-    std::string run(std::string_view line, proxy::CliSession& s) {
-        proxy::CliContext ctx{src, history, facts, core::monotonic_ms()};
-        std::string out;
-        proxy::run_line(line, s, ctx, out);
-        return out;
-    }
-};
-
-Stats& stats() {
-    static Stats s;
+proxy::test::StatsFixture& stats() {
+    static proxy::test::StatsFixture s(load());
     return s;
 }
 
@@ -103,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The server reads a line up to its newline; the fuzzer's bytes after one are not typed.
     std::string_view line(reinterpret_cast<const char*>(data), size);
     line = line.substr(0, line.find('\n'));
-    Stats& st = stats();
+    proxy::test::StatsFixture& st = stats();
 
     proxy::CliSession s;
     s.level = proxy::CliLevel::admin;

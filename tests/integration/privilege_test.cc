@@ -45,25 +45,44 @@ void no_leak_check_in_chroot() {
     if (opts.find("detect_leaks=0") == std::string::npos) setenv("ASAN_OPTIONS", (opts + ":detect_leaks=0").c_str(), 1);
 }
 
+// Every test here drops privileges: false (with a message, the test then passes empty) when not
+// root; otherwise the leak check is switched off for the chrooted skjold.
+bool can_drop_privileges() {
+    if (geteuid() != 0) {
+        MESSAGE("not root: the privilege drop cannot be tested here");
+        return false;
+    }
+    no_leak_check_in_chroot();
+    return true;
+}
+
+// The chroot, dir/jail, with dir's own path again inside it. skjold writes its ready file after
+// the drop, inside the chroot, so the path a test waits on (dir/link/ready) leads through a
+// symlink to the same path under the chroot: a `link` directory nobody (the dropped user) may
+// write in. Returns the chroot.
+fs::path make_jail(const t::Tempdir& dir) {
+    const fs::path jail = dir / "jail";
+    const fs::path link = jail / dir.path().relative_path() / "link";
+    fs::create_directories(link);
+    fs::permissions(link, fs::perms::all);
+    fs::create_directory_symlink(link, dir / "link");
+    return jail;
+}
+
+// skjold on `cfg`, waiting for the ready file make_jail() leads into the chroot.
+t::Skjold start_jailed(const t::Tempdir& dir, const fs::path& cfg) {
+    return t::Skjold::start({"-f", cfg.string(), "--ready-file", (dir / "link" / "ready").string()});
+}
+
 }  // namespace
 
 TEST_SUITE_BEGIN("privilege");
 
 TEST_CASE("user, group and chroot apply to every thread, CAP_NET_BIND_SERVICE is all that stays, and the proxy serves") {
-    if (geteuid() != 0) {
-        MESSAGE("not root: the privilege drop cannot be tested here");
-        return;
-    }
-    no_leak_check_in_chroot();
+    if (!can_drop_privileges()) return;
     t::Tempdir dir;
     t::HttpBackend be("served");
-    // The chroot: skjold writes its ready file after the drop, inside the chroot, so the path the
-    // test waits on (dir/link/ready) leads through a symlink to the same path under the chroot.
-    const fs::path jail = dir / "jail";
-    const fs::path inside = jail / dir.path().relative_path() / "link";
-    fs::create_directories(inside);
-    fs::permissions(inside, fs::perms::all);   // written by nobody
-    fs::create_directory_symlink(inside, dir / "link");
+    const fs::path jail = make_jail(dir);
     auto cfg = dir.write("skjold.cfg", t::fill("global\n"
                                                "    user nobody\n"
                                                "    group nogroup\n"
@@ -75,7 +94,7 @@ TEST_CASE("user, group and chroot apply to every thread, CAP_NET_BIND_SERVICE is
                                                    "    bind 127.0.0.1:0\n"
                                                    "    server s1 ${S}\n",
                                                    {{"S", be.addr()}}));
-    auto lb = t::Skjold::start({"-f", cfg.string(), "--ready-file", (dir / "link" / "ready").string()});
+    auto lb = start_jailed(dir, cfg);
     const fs::path proc = "/proc/" + std::to_string(lb.pid());
 
     std::error_code ec;
@@ -104,18 +123,11 @@ TEST_CASE("user, group and chroot apply to every thread, CAP_NET_BIND_SERVICE is
 }
 
 TEST_CASE("under chroot and user, a reload reads the files inside the chroot and binds a new port below 1024") {
-    if (geteuid() != 0) {
-        MESSAGE("not root: the privilege drop cannot be tested here");
-        return;
-    }
-    no_leak_check_in_chroot();
+    if (!can_drop_privileges()) return;
     t::Tempdir dir;
     t::HttpBackend one("one"), two("two");
-    const fs::path jail = dir / "jail";
+    const fs::path jail = make_jail(dir);
     const fs::path inside = jail / dir.path().relative_path();
-    fs::create_directories(inside / "link");
-    fs::permissions(inside / "link", fs::perms::all);   // the ready file is written by nobody
-    fs::create_directory_symlink(inside / "link", dir / "link");
     // A free privileged port for the listener the reload adds.
     std::uint16_t low = 0;
     for (std::uint16_t p = 990; p > 900 && low == 0; --p) {
@@ -135,7 +147,7 @@ TEST_CASE("under chroot and user, a reload reads the files inside the chroot and
     auto cfg = dir.write("skjold.cfg", first);
     std::ofstream(inside / "skjold.cfg") << first;
     fs::permissions(inside / "skjold.cfg", fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
-    auto lb = t::Skjold::start({"-f", cfg.string(), "--ready-file", (dir / "link" / "ready").string()});
+    auto lb = start_jailed(dir, cfg);
     CHECK(lb.log().find("a reload would fail") == std::string::npos);
     const auto fe = lb.listener("fe");
     CHECK(t::fetch(fe, t::http_get("/")).body == "one");
@@ -149,22 +161,14 @@ TEST_CASE("under chroot and user, a reload reads the files inside the chroot and
 }
 
 TEST_CASE("under chroot, a configuration missing inside the chroot is reported at start") {
-    if (geteuid() != 0) {
-        MESSAGE("not root: the privilege drop cannot be tested here");
-        return;
-    }
-    no_leak_check_in_chroot();
+    if (!can_drop_privileges()) return;
     t::Tempdir dir;
     t::HttpBackend be("served");
-    const fs::path jail = dir / "jail";
-    const fs::path inside = jail / dir.path().relative_path() / "link";
-    fs::create_directories(inside);
-    fs::permissions(inside, fs::perms::all);
-    fs::create_directory_symlink(inside, dir / "link");
+    const fs::path jail = make_jail(dir);
     auto cfg = dir.write("skjold.cfg", t::fill("global\n    chroot ${JAIL}\n", {{"JAIL", jail.string()}}) +
                                            std::string(t::kHttpDefaults) +
                                            t::fill("listen fe\n    bind 127.0.0.1:0\n    server s1 ${S}\n", {{"S", be.addr()}}));
-    auto lb = t::Skjold::start({"-f", cfg.string(), "--ready-file", (dir / "link" / "ready").string()});
+    auto lb = start_jailed(dir, cfg);
     CHECK(lb.log().find("a reload would fail after chroot/user: " + cfg.string()) != std::string::npos);
     CHECK(t::fetch(lb.listener("fe"), t::http_get("/")).body == "served");
     CHECK_FALSE(lb.reload());   // and indeed it does, keeping the running configuration

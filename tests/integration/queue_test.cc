@@ -44,6 +44,44 @@ std::string backend_field(const t::Tempdir& dir, std::string_view sv, std::strin
 
 long as_long(const std::string& s) { return s.empty() ? -1 : std::stol(s); }
 
+// mode tcp: skjold in front of `echo` (server maxconn 1) with `timeout queue` set to `timeout`.
+t::Skjold start_tcp_queue(const t::Tempdir& dir, const t::TcpEchoServer& echo, std::string_view timeout) {
+    return t::start_with_config(dir, queue_config(dir, t::kTcpDefaults, "    timeout queue " + std::string(timeout) + "\n",
+                                                  echo.address().to_string()));
+}
+
+// A server's answer that keeps its slot (maxconn 1) for 1.5 s.
+t::Reply held(const t::SeenRequest&) {
+    auto r = t::Reply::text("held");
+    r.delay = 1500ms;
+    return r;
+}
+
+// In mode http, with `holder` answering held(): /first, sent on a thread, takes the only slot;
+// once it arrived, /second is sent and timed until its answer. Returns once both are answered.
+struct BehindHeld {
+    t::HttpResponse first, second;
+    std::chrono::milliseconds waited{};
+};
+BehindHeld request_behind_held(const t::Address& at, const t::HttpBackend& holder) {
+    BehindHeld b;
+    std::thread a([&] { b.first = t::fetch(at, t::http_get("/first"), {}, {}, 5s); });
+    REQUIRE(holder.wait_requests(1, 3s));
+    auto start = Clock::now();
+    b.second = t::fetch(at, t::http_get("/second"), {}, {}, 5s);
+    b.waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    a.join();
+    return b;
+}
+
+// A client connection to `at` that has sent `data` (the test stops if it cannot).
+t::Connection open_and_send(const t::Address& at, std::string_view data) {
+    auto c = t::Connection::open(at);
+    REQUIRE(c.connected());
+    REQUIRE(c.send_all(data));
+    return c;
+}
+
 // The line of skjold's log (stdout) that contains `needle`, waiting up to 5 s for it.
 std::string log_line(const t::Skjold& lb, std::string_view needle) {
     for (int i = 0; i < 100; ++i) {
@@ -124,29 +162,17 @@ TEST_CASE("with server maxconn 1, concurrent requests wait in the queue and are 
 
 TEST_CASE("a request that waits longer than timeout queue gets a 503") {
     t::Tempdir dir;
-    t::HttpBackend holder([](const t::SeenRequest&) {
-        auto r = t::Reply::text("held");
-        r.delay = 1500ms;   // keeps the only slot
-        return r;
-    });
+    t::HttpBackend holder(held);
     auto lb = t::start_with_config(
         dir, queue_config(dir, std::string(t::kHttpDefaults) + "    log global\n    option httplog\n",
                           "    timeout queue 200ms\n", holder.addr(), "    log stdout format raw local0\n"));
-    const auto at = lb.listener("fe");
-
-    t::HttpResponse first;
-    std::thread a([&] { first = t::fetch(at, t::http_get("/first"), {}, {}, 5s); });
-    REQUIRE(holder.wait_requests(1, 3s));
-    auto start = Clock::now();
-    auto second = t::fetch(at, t::http_get("/second"), {}, {}, 5s);
-    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-    a.join();
-    INFO("second: " << second << " after " << waited.count() << " ms");
-    CHECK(second.status == 503);
-    CHECK(waited >= 150ms);
-    CHECK(waited < 1200ms);   // well before the slot frees
-    CHECK(first.status == 200);
-    CHECK(first.body == "held");
+    auto q = request_behind_held(lb.listener("fe"), holder);
+    INFO("second: " << q.second << " after " << q.waited.count() << " ms");
+    CHECK(q.second.status == 503);
+    CHECK(q.waited >= 150ms);
+    CHECK(q.waited < 1200ms);   // well before the slot frees
+    CHECK(q.first.status == 200);
+    CHECK(q.first.body == "held");
     CHECK(holder.requests() == 1);   // the queued request never reached the server
     // The access log says why: termination state sQ (server-side timeout while queued), status 503.
     const std::string line = log_line(lb, "GET /second");
@@ -160,44 +186,29 @@ TEST_CASE("a request that waits longer than timeout queue gets a 503") {
 
 TEST_CASE("timeout queue defaults to timeout connect") {
     t::Tempdir dir;
-    t::HttpBackend holder([](const t::SeenRequest&) {
-        auto r = t::Reply::text("held");
-        r.delay = 1500ms;
-        return r;
-    });
+    t::HttpBackend holder(held);
     std::string defaults = "defaults\n"
                            "    mode http\n"
                            "    timeout connect 300ms\n"
                            "    timeout client 10s\n"
                            "    timeout server 10s\n";
     auto lb = t::start_with_config(dir, queue_config(dir, defaults, "", holder.addr()));
-    const auto at = lb.listener("fe");
-    std::thread a([&] { t::fetch(at, t::http_get("/first"), {}, {}, 5s); });
-    REQUIRE(holder.wait_requests(1, 3s));
-    auto start = Clock::now();
-    auto second = t::fetch(at, t::http_get("/second"), {}, {}, 5s);
-    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-    a.join();
-    INFO("second: " << second << " after " << waited.count() << " ms");
-    CHECK(second.status == 503);
-    CHECK(waited >= 250ms);
-    CHECK(waited < 1200ms);
+    auto q = request_behind_held(lb.listener("fe"), holder);
+    INFO("second: " << q.second << " after " << q.waited.count() << " ms");
+    CHECK(q.second.status == 503);
+    CHECK(q.waited >= 250ms);
+    CHECK(q.waited < 1200ms);
     CHECK(lb.stop() == 0);
 }
 
 TEST_CASE("in mode tcp a queued connection is closed when timeout queue expires") {
     t::Tempdir dir;
     t::TcpEchoServer echo;
-    auto lb = t::start_with_config(
-        dir, queue_config(dir, t::kTcpDefaults, "    timeout queue 200ms\n", echo.address().to_string()));
-    auto first = t::Connection::open(lb.listener("fe"));
-    REQUIRE(first.connected());
-    REQUIRE(first.send_all("a"));
+    auto lb = start_tcp_queue(dir, echo, "200ms");
+    auto first = open_and_send(lb.listener("fe"), "a");
     REQUIRE(first.recv_n(1, 2s).data == "a");   // holds the only slot
 
-    auto second = t::Connection::open(lb.listener("fe"));
-    REQUIRE(second.connected());
-    REQUIRE(second.send_all("b"));
+    auto second = open_and_send(lb.listener("fe"), "b");
     auto got = second.recv_all(3s);
     INFO("second ended by " << got.end << " after " << got.elapsed.count() << " ms");
     CHECK(got.data.empty());
@@ -214,19 +225,12 @@ TEST_CASE("in mode tcp a queued connection is closed when timeout queue expires"
 TEST_CASE("in mode tcp queued connections get the freed slot in the order they arrived") {
     t::Tempdir dir;
     t::TcpEchoServer echo;
-    auto lb = t::start_with_config(
-        dir, queue_config(dir, t::kTcpDefaults, "    timeout queue 10s\n", echo.address().to_string()));
-    auto a = t::Connection::open(lb.listener("fe"));
-    REQUIRE(a.connected());
-    REQUIRE(a.send_all("a"));
+    auto lb = start_tcp_queue(dir, echo, "10s");
+    auto a = open_and_send(lb.listener("fe"), "a");
     REQUIRE(a.recv_n(1, 2s).data == "a");
-    auto b = t::Connection::open(lb.listener("fe"));
-    REQUIRE(b.connected());
-    REQUIRE(b.send_all("b"));
+    auto b = open_and_send(lb.listener("fe"), "b");
     CHECK(wait_qcur(dir, 1, 2s) == 1);
-    auto c = t::Connection::open(lb.listener("fe"));
-    REQUIRE(c.connected());
-    REQUIRE(c.send_all("c"));
+    auto c = open_and_send(lb.listener("fe"), "c");
     CHECK(wait_qcur(dir, 2, 2s) == 2);
     CHECK(b.recv_n(1, 300ms).end == End::timeout);
     CHECK(echo.accepted() == 1);

@@ -2,12 +2,16 @@
 // A running configuration without workers, for the stats socket's unit tests: the Snapshot from
 // text, its server state table, counters for two "workers", and a checker that is not started
 // (Checker::admin then applies commands on the caller's thread).
+// The stats socket's fuzz target (tests/fuzz/stats_command_fuzz.cc) uses it too, through the
+// Snapshot constructor and run(), which need no doctest macro: it is not linked with doctest and
+// includes this header after `#define DOCTEST_CONFIG_DISABLE`.
 
 #include <doctest/doctest.h>
 
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "conf/loader.hh"
@@ -29,13 +33,10 @@ struct StatsFixture {
     StatsHistory history;
     ProcessFacts facts;
 
-    explicit StatsFixture(std::string_view config) {
-        auto r = conf::load_string(config, "t.cfg");
-        std::string errors;
-        for (const auto& e : r.errors) errors += e.str() + "\n";
-        INFO("errors:\n" << errors);
-        REQUIRE(r.snapshot != nullptr);
-        snap = r.snapshot;
+    explicit StatsFixture(std::string_view config) : StatsFixture(load_checked(config)) {}
+
+    // Around a Snapshot already loaded (not null).
+    explicit StatsFixture(std::shared_ptr<const conf::Snapshot> loaded) : snap(std::move(loaded)) {
         table = std::make_unique<health::ServerStateTable>(*snap);
         for (int i = 0; i < 2; ++i) workers.push_back(make_worker_stats(*snap));
         checker = std::make_unique<health::Checker>(snap, *table);
@@ -69,6 +70,17 @@ struct StatsFixture {
         int i = b->find_server(name);
         REQUIRE(i >= 0);
         return b->server(i);
+    }
+
+private:
+    // The configuration's Snapshot; the test fails (with the loader's errors) when there is none.
+    static std::shared_ptr<const conf::Snapshot> load_checked(std::string_view config) {
+        auto r = conf::load_string(config, "t.cfg");
+        std::string errors;
+        for (const auto& e : r.errors) errors += e.str() + "\n";
+        INFO("errors:\n" << errors);
+        REQUIRE(r.snapshot != nullptr);
+        return r.snapshot;
     }
 };
 
