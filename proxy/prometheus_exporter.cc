@@ -372,8 +372,9 @@ void PrometheusExporter::process_metrics(PromWriter& w, const StatsSource& src, 
     counter("connections_total", "Client connections accepted since the process started.", cum);
     counter("requests_total", "HTTP requests received since the process started.", req);
     gauge("max_ssl_connections", "SSL connection limit (0: none).", 0);
-    gauge("current_ssl_connections", "SSL connections in progress.", 0);
-    counter("ssl_connections_total", "SSL connections since the process started.", 0);
+    const TlsTotals tls = src.tls_totals ? src.tls_totals() : TlsTotals{};   // as show info's CurrSslConns/CumSslConns
+    gauge("current_ssl_connections", "SSL connections in progress.", tls.fe_open + tls.be_open);
+    counter("ssl_connections_total", "SSL connections since the process started.", tls.fe_handshakes);
     gauge("max_pipes", "Pipe limit for splicing (none used).", 0);
     counter("pipes_used_total", "Pipes in use.", 0);
     counter("pipes_free_total", "Pipes allocated and free.", 0);

@@ -261,9 +261,10 @@ void StatsHistory::tick(const StatsSource& src, std::uint64_t now_ms) {
         }
     }
 
-    // CumSslConns: every call, as the other cumulative counters are summed when asked.
+    // CumSslConns and CurrSslConns: every call, as the other counters are summed when asked.
     const TlsTotals tls = src.tls_totals ? src.tls_totals() : TlsTotals{};
     process_.ssl_cum = sub_floor(tls.fe_handshakes, base_tls_.fe_handshakes);
+    process_.ssl_cur = tls.fe_open + tls.be_open;
     std::uint64_t elapsed = now_ms - last_tick_ms_;
     if (elapsed < 1000) return;
     std::vector<ProxySums> p;

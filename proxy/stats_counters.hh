@@ -103,6 +103,8 @@ struct ProcessRates {
     Rate ssl, ssl_fe_key, ssl_be_key;
     int ssl_reuse_pct = 0;
     std::uint64_t ssl_cum = 0;
+    // TLS connections open now, client and server side (CurrSslConns; HAProxy counts both).
+    std::uint64_t ssl_cur = 0;
 };
 
 // Sums every worker's counters (relaxed loads only).

@@ -77,8 +77,8 @@ void show_info(std::string& out, const StatsSource& src, const CounterView& cv, 
     line("CurrConns", cur_conns);
     line("CumConns", cum_conns);
     line("CumReq", cum_req);
-    line("MaxSslConns", 0);
-    line("CurrSslConns", 0);
+    line("MaxSslConns", 0);   // HAProxy's maxsslconn, which skjold does not have: no limit
+    line("CurrSslConns", rates.ssl_cur);
     line("CumSslConns", rates.ssl_cum);
     line("Maxpipes", 0);
     line("PipesUsed", 0);

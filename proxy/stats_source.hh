@@ -32,10 +32,11 @@ using CheckStatsFn = std::function<const health::CheckStats*(int proxy, int serv
 
 // TLS handshakes completed since the generation started, summed over the workers: on `bind ...
 // ssl` lines (frontend) and `server ... ssl` lines (backend); `resumed` of them needed no key
-// computation (a ticket or the session cache).
+// computation (a ticket or the session cache). `open`: the generation's TLS connections open
+// now, handshake done or not (a gauge).
 struct TlsTotals {
-    std::uint64_t fe_handshakes = 0, fe_resumed = 0;
-    std::uint64_t be_handshakes = 0, be_resumed = 0;
+    std::uint64_t fe_handshakes = 0, fe_resumed = 0, fe_open = 0;
+    std::uint64_t be_handshakes = 0, be_resumed = 0, be_open = 0;
 };
 
 struct StatsSource {

@@ -130,7 +130,7 @@ TlsError classify(unsigned long code, bool server, bool hello_seen) noexcept {
 
 }  // namespace
 
-bool TlsConn::start(SSL* s) noexcept {
+bool TlsConn::start(SSL* s, TlsStats& stats) noexcept {
     BIO* b = TlsBio::method() != nullptr ? BIO_new(TlsBio::method()) : nullptr;
     if (b == nullptr) {
         SSL_free(s);
@@ -140,7 +140,11 @@ bool TlsConn::start(SSL* s) noexcept {
     BIO_set_data(b, this);
     SSL_set_bio(s, b, b);   // one reference, owned by the SSL from here
     SSL_set_app_data(s, this);
+    // Counted open exactly while ssl_ is set: from here until close() frees it. stats_ is set
+    // only here and cleared by close() after its decrement, so both ends reach the same context.
     ssl_ = s;
+    stats_ = &stats;
+    stats_->open.add();
     in_ = nullptr;
     in_len_ = in_off_ = 0;
     out_head_ = out_tail_ = 0;
@@ -158,8 +162,7 @@ bool TlsConn::accept(TlsContext& ctx) noexcept {
         return false;
     }
     SSL_set_accept_state(s);
-    if (!start(s)) return false;
-    stats_ = &ctx.stats();
+    if (!start(s, ctx.stats())) return false;
     client_ = nullptr;
     return true;
 }
@@ -171,8 +174,7 @@ bool TlsConn::connect(TlsClientContext& ctx, std::string_view sni) noexcept {
         ERR_clear_error();
         return false;
     }
-    if (!start(s)) return false;
-    stats_ = &ctx.stats();
+    if (!start(s, ctx.stats())) return false;
     client_ = &ctx;
     return true;
 }
@@ -186,6 +188,7 @@ void TlsConn::close() noexcept {
         SSL_free(ssl_);   // and the BIO
         ssl_ = nullptr;
         ERR_clear_error();
+        stats_->open.sub();   // set with ssl_ in start()
     }
     std::free(out_);
     out_ = nullptr;

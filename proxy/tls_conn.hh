@@ -80,7 +80,9 @@ public:
     // false: out of memory (nothing allocated remains).
     bool accept(TlsContext& ctx) noexcept;
     bool connect(TlsClientContext& ctx, std::string_view sni) noexcept;
-    // Frees the SSL object, the BIO and the output buffer. Idempotent.
+    // Frees the SSL object, the BIO and the output buffer. Idempotent. A connection counts in
+    // its context's TlsStats::open from a successful accept()/connect() until this frees the SSL
+    // (the destructor calls it too): the context must outlive the connection.
     void close() noexcept;
     bool is_open() const noexcept { return ssl_ != nullptr; }
 
@@ -119,7 +121,7 @@ public:
 
 private:
     friend struct TlsBio;
-    bool start(SSL* s) noexcept;
+    bool start(SSL* s, TlsStats& stats) noexcept;
     TlsStatus step(int rc, bool& progressed) noexcept;   // classifies an SSL_* result
     void fail(TlsError e, unsigned long code) noexcept;
     void on_handshake_done() noexcept;

@@ -325,11 +325,13 @@ void TlsWorker::add_totals(TlsTotals& t) const noexcept {
         if (b) {
             t.fe_handshakes += b->stats().handshakes.read();
             t.fe_resumed += b->stats().resumed.read();
+            t.fe_open += b->stats().open.read();
         }
     for (const auto& s : servers_)
         if (s) {
             t.be_handshakes += s->stats().handshakes.read();
             t.be_resumed += s->stats().resumed.read();
+            t.be_open += s->stats().open.read();
         }
 }
 

@@ -56,6 +56,9 @@ struct TlsStats {
     core::Counter failed_not_tls, failed_truncated, failed_version, failed_negotiation,
                   failed_verify, failed_alert, failed_other;
     core::Counter cache_stores, cache_drops, cache_hits, cache_misses;
+    // A gauge, not a total: the TlsConns set up on this context and not closed yet (+1 when
+    // TlsConn::accept/connect creates the SSL, -1 when TlsConn::close frees it; never below 0).
+    core::Counter open;
 };
 
 // Server side: one per worker per `bind ... ssl`. One SSL_CTX per certificate group (what one
@@ -140,7 +143,8 @@ public:
     TlsContext* bind(int proxy, int bind) noexcept;
     TlsClientContext* server(int proxy, int server) noexcept;
     const TlsConfig& config() const noexcept { return *cfg_; }
-    // Adds this worker's handshake counters (relaxed reads: any thread, e.g. the stats socket's).
+    // Adds this worker's handshake counters and open connections (relaxed reads: any thread,
+    // e.g. the stats socket's).
     void add_totals(TlsTotals& t) const noexcept;
 
 private:

@@ -90,36 +90,68 @@ CtxPtr full_handshake_ctx() {
     return ctx;
 }
 
-std::optional<std::string> exchange_on(SSL_CTX* ctx, const Address& at, std::string_view sni, std::string_view request,
-                                       std::string_view prefix) {
-    int fd = ::socket(at.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return std::nullopt;
+}  // namespace
+
+TlsConnection TlsConnection::open(const Address& at, std::string_view sni, std::string_view prefix) {
+    auto ctx = full_handshake_ctx();
+    return ctx ? open_on(ctx.get(), at, sni, prefix) : TlsConnection{};
+}
+
+TlsConnection TlsConnection::open_on(SSL_CTX* ctx, const Address& at, std::string_view sni, std::string_view prefix) {
+    TlsConnection c;
+    c.fd_ = ::socket(at.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c.fd_ < 0) return c;
     timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (::connect(fd, at.sa(), at.length) != 0 ||
-        (!prefix.empty() && ::send(fd, prefix.data(), prefix.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(prefix.size()))) {
-        ::close(fd);
-        return std::nullopt;
+    setsockopt(c.fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c.fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (::connect(c.fd_, at.sa(), at.length) != 0 ||
+        (!prefix.empty() && ::send(c.fd_, prefix.data(), prefix.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(prefix.size()))) {
+        c.close();
+        return c;
     }
     const std::string name(sni);
     SSL* s = SSL_new(ctx);
-    SSL_set_fd(s, fd);
+    SSL_set_fd(s, c.fd_);
     SSL_set_tlsext_host_name(s, name.c_str());
-    std::optional<std::string> reply;
-    if (SSL_connect(s) == 1) {
-        reply.emplace();
-        if (!request.empty()) {
-            SSL_write(s, request.data(), static_cast<int>(request.size()));
-            char buf[4096];
-            int n;
-            while ((n = SSL_read(s, buf, sizeof buf)) > 0) reply->append(buf, static_cast<std::size_t>(n));
-        }
-        SSL_shutdown(s);
-    }
-    SSL_free(s);
+    if (SSL_connect(s) == 1) c.ssl_ = s;
+    else SSL_free(s);
     ERR_clear_error();
-    ::close(fd);
+    if (c.ssl_ == nullptr) c.close();
+    return c;
+}
+
+std::string TlsConnection::exchange(std::string_view request) {
+    std::string reply;
+    if (ssl_ == nullptr) return reply;
+    SSL_write(ssl_, request.data(), static_cast<int>(request.size()));
+    char buf[4096];
+    int n;
+    while ((n = SSL_read(ssl_, buf, sizeof buf)) > 0) reply.append(buf, static_cast<std::size_t>(n));
+    ERR_clear_error();
+    return reply;
+}
+
+void TlsConnection::close() {
+    if (ssl_ != nullptr) SSL_shutdown(ssl_);
+    abort();
+}
+
+void TlsConnection::abort() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    ssl_ = nullptr;
+    ERR_clear_error();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+namespace {
+
+std::optional<std::string> exchange_on(SSL_CTX* ctx, const Address& at, std::string_view sni, std::string_view request,
+                                       std::string_view prefix) {
+    auto c = TlsConnection::open_on(ctx, at, sni, prefix);
+    if (!c.established()) return std::nullopt;
+    std::string reply = request.empty() ? std::string() : c.exchange(request);
+    c.close();
     return reply;
 }
 

@@ -19,6 +19,7 @@
 #include "harness.hh"
 #include "http_client.hh"
 #include "stats_client.hh"
+#include "tls_client.hh"
 
 namespace t = skjold::test;
 using namespace std::chrono_literals;
@@ -144,10 +145,10 @@ t::Skjold start_skjold(const t::Tempdir& dir, const std::string& config) {
 }
 
 std::string http_config(const t::Tempdir& dir, const Nginx& ng, std::string_view server_opts,
-                        std::string_view backend_extra = {}) {
+                        std::string_view backend_extra = {}, std::string_view global_extra = {}) {
     return t::fill(R"(global
     nbthread 1
-defaults
+${GLOBAL}defaults
     mode http
     timeout connect 2s
     timeout client 10s
@@ -160,7 +161,7 @@ ${EXTRA}
     server s1 127.0.0.1:${PORT} ${OPTS}
 )",
                    {{"PORT", ng.port()}, {"OPTS", std::string(server_opts)}, {"EXTRA", std::string(backend_extra)},
-                    {"D", dir.path().string()}});
+                    {"GLOBAL", std::string(global_extra)}, {"D", dir.path().string()}});
 }
 
 std::string verified(const t::Tempdir& dir, std::string_view ca = "ca.pem") {
@@ -178,16 +179,6 @@ struct WithNginx {
         ng.emplace(Nginx::start(dir));
     }
 };
-
-template <class F>
-bool eventually(F&& f, std::chrono::milliseconds timeout) {
-    auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-        if (f()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return f();
-}
 
 }  // namespace
 
@@ -213,7 +204,7 @@ TEST_CASE("a server certificate that does not verify is a connect error: 503 aft
     auto lb = start_skjold(dir, http_config(dir, ng, verified(dir, "other.pem"), "    retries 1"));
     auto r = t::fetch(lb.listener("fe"), t::http_get("/"));
     CHECK(r.status == 503);
-    CHECK(eventually([&] { return lb.log().find("TLS handshake failed") != std::string::npos; }, 2s));
+    CHECK(t::eventually([&] { return lb.log().find("TLS handshake failed") != std::string::npos; }, 2s));
     CHECK(lb.log().find("certificate") != std::string::npos);
     // A wrong name fails verification as well (the SNI is the name checked).
     CHECK(lb.stop() == 0);
@@ -261,6 +252,29 @@ TEST_CASE("keep-alive requests reuse one TLS connection to the server") {
     c2.roundtrip(t::http_get("/a"));
     auto r2 = c2.roundtrip(t::http_get("/b"));
     CHECK(r2.status == 200);
+    CHECK(lb.stop() == 0);
+}
+
+TEST_CASE("show info CurrSslConns counts a TLS connection to a server while it serves and while it is pooled") {
+    WithNginx w;
+    auto& dir = w.dir;
+    auto& ng = *w.ng;
+    const std::string sock = (dir / "stats.sock").string();
+    auto lb = start_skjold(dir, http_config(dir, ng, verified(dir), {}, "    stats socket " + sock + " level admin\n"));
+    auto info = [&](const char* key) { return t::parse_info(t::stats_command(sock, "show info"))[key]; };
+    CHECK(info("CurrSslConns") == "0");
+    auto c = t::HttpClient::open(lb.listener("fe"));   // plain HTTP: the only TLS is to nginx
+    REQUIRE(c.connected());
+    REQUIRE(c.roundtrip(t::http_get("/")).status == 200);
+    CHECK(t::eventually([&] { return info("CurrSslConns") == "1"; }, 2s));
+    REQUIRE(c.roundtrip(t::http_get("/again")).status == 200);   // on the kept connection: still one
+    CHECK(info("CurrSslConns") == "1");
+    c.close();
+    // The client is gone; its server connection waits in the idle pool, open and counted ...
+    CHECK(t::eventually([&] { return info("CurrConns") == "0"; }, 2s));
+    CHECK(info("CurrSslConns") == "1");
+    // ... until the pool closes it (after 5 s idle, HAProxy's pool-purge-delay).
+    CHECK(t::eventually([&] { return info("CurrSslConns") == "0"; }, 10s));
     CHECK(lb.stop() == 0);
 }
 
@@ -360,20 +374,20 @@ backend be2
     auto stat = [&](std::string_view px, std::string_view sv, std::string_view field) {
         return t::parse_stat(t::stats_command(sock, "show stat")).get(px, sv, field);
     };
-    CHECK(eventually([&] { return stat("be", "s1", "check_status") == "L7OK"; }, 3s));
+    CHECK(t::eventually([&] { return stat("be", "s1", "check_status") == "L7OK"; }, 3s));
     CHECK(stat("be", "s1", "check_code") == "200");
-    CHECK(eventually([&] { return stat("be2", "tcp", "check_status") == "L6OK"; }, 3s));
-    CHECK(eventually([&] { return stat("be2", "badca", "status") == "DOWN"; }, 3s));
+    CHECK(t::eventually([&] { return stat("be2", "tcp", "check_status") == "L6OK"; }, 3s));
+    CHECK(t::eventually([&] { return stat("be2", "badca", "status") == "DOWN"; }, 3s));
     CHECK(stat("be2", "badca", "check_status") == "L6RSP");
     CHECK(stat("be", "s1", "status") == "UP");
     CHECK(t::fetch(lb.listener("fe"), t::http_get("/")).status == 200);
     ng.stop();
-    CHECK(eventually([&] { return stat("be", "s1", "status") == "DOWN"; }, 3s));
-    CHECK(eventually([&] { return stat("be2", "tcp", "status") == "DOWN"; }, 3s));
+    CHECK(t::eventually([&] { return stat("be", "s1", "status") == "DOWN"; }, 3s));
+    CHECK(t::eventually([&] { return stat("be2", "tcp", "status") == "DOWN"; }, 3s));
     CHECK(lb.log().find("Server be/s1 is DOWN") != std::string::npos);
     // nginx back on the same port: the check over TLS brings the server UP again.
     auto again = Nginx::start(dir, ng.address().port());
-    CHECK(eventually([&] { return stat("be", "s1", "status") == "UP"; }, 5s));
+    CHECK(t::eventually([&] { return stat("be", "s1", "status") == "UP"; }, 5s));
     CHECK(lb.stop() == 0);
 }
 

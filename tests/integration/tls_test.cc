@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <thread>
 
 #include "harness.hh"
@@ -69,15 +70,53 @@ std::string resolve(const t::Address& at, std::string_view host) {
     return std::string(host) + ":" + std::to_string(at.port()) + ":127.0.0.1";
 }
 
+// Geo routing behind TLS: frontend `fe` (`bind`: what follows "bind 127.0.0.1:0", then `extra`
+// lines) sends clients whose src is in `norway` to backend primary, every other to cloud.
+std::string geo_config(std::string_view bind, std::string_view extra, std::string_view norway,
+                       const t::HttpBackend& primary, const t::HttpBackend& cloud) {
+    return t::fill("global\n${defaults}"
+                   "frontend fe\n"
+                   "    bind 127.0.0.1:0 ${bind}\n"
+                   "${extra}"
+                   "    acl norway src ${norway}\n"
+                   "    use_backend primary if norway\n"
+                   "    default_backend cloud\n"
+                   "backend primary\n    server p1 ${p}\n"
+                   "backend cloud\n    server c1 ${c}\n",
+                   {{"defaults", std::string(t::kHttpDefaults)},
+                    {"bind", std::string(bind)},
+                    {"extra", std::string(extra)},
+                    {"norway", std::string(norway)},
+                    {"p", primary.addr()},
+                    {"c", cloud.addr()}});
+}
+
+// What most tests here start from (TEST_CASE_FIXTURE): the two certificates and a backend
+// answering with the TLS fetches (echo_tls)...
+struct TlsBed {
+    t::Tempdir dir;
+    Certs certs = make_certs(dir);
+    t::HttpBackend be{echo_tls};
+};
+// ...and skjold with https_config's one https frontend `fe` on them. Destroyed in reverse order:
+// skjold first, the directory last (as the locals they replace).
+struct HttpsBed : TlsBed {
+    t::Skjold lb = t::start_with_config(dir, https_config(certs, be));
+};
+// ...or with an admin stats socket too, for the tests that read `show info`.
+struct HttpsStatsBed : TlsBed {
+    std::string sock = (dir / "stats.sock").string();
+    t::Skjold lb = t::start_with_config(dir, https_config(certs, be, {}, "    http-request use-service prometheus-exporter if { path /metrics }\n",
+                                                          "    stats socket " + sock + " level admin\n"));
+
+    std::map<std::string, std::string> show_info() const { return t::parse_info(t::stats_command(sock, "show info")); }
+};
+
 }  // namespace
 
 TEST_SUITE_BEGIN("tls");
 
-TEST_CASE("TLS 1.3 and 1.2 handshakes succeed; TLS 1.1 and 1.0 are refused, counted and logged") {
-    t::Tempdir dir;
-    auto certs = make_certs(dir);
-    t::HttpBackend be(echo_tls);
-    auto lb = t::start_with_config(dir, https_config(certs, be));
+TEST_CASE_FIXTURE(HttpsBed, "TLS 1.3 and 1.2 handshakes succeed; TLS 1.1 and 1.0 are refused, counted and logged") {
     auto at = lb.listener("fe");
     // (pairs, not structured bindings: doctest's INFO captures them, which clang 14 cannot)
     for (auto fp : {std::pair{"-tls1_3", "TLSv1.3"}, std::pair{"-tls1_2", "TLSv1.2"}}) {
@@ -101,11 +140,7 @@ TEST_CASE("TLS 1.3 and 1.2 handshakes succeed; TLS 1.1 and 1.0 are refused, coun
     CHECK(has(lb.log(), "frontend fe: TLS handshake with 127.0.0.1 failed: protocol version"));
 }
 
-TEST_CASE("SNI picks each certificate of a crt directory, and the first one for an unknown name") {
-    t::Tempdir dir;
-    auto certs = make_certs(dir);
-    t::HttpBackend be(echo_tls);
-    auto lb = t::start_with_config(dir, https_config(certs, be));
+TEST_CASE_FIXTURE(HttpsBed, "SNI picks each certificate of a crt directory, and the first one for an unknown name") {
     auto at = lb.listener("fe");
     for (auto sc : {std::pair{"a.test", "a.test"}, std::pair{"b.test", "b.test"},
                     std::pair{"B.Test", "b.test"}, std::pair{"unknown.test", "a.test"}}) {
@@ -128,11 +163,7 @@ TEST_CASE("SNI picks each certificate of a crt directory, and the first one for 
     CHECK(lb.stop() == 0);
 }
 
-TEST_CASE("ALPN: http/1.1 is chosen from the client's list and seen by ssl_fc_alpn") {
-    t::Tempdir dir;
-    auto certs = make_certs(dir);
-    t::HttpBackend be(echo_tls);
-    auto lb = t::start_with_config(dir, https_config(certs, be));
+TEST_CASE_FIXTURE(HttpsBed, "ALPN: http/1.1 is chosen from the client's list and seen by ssl_fc_alpn") {
     auto r = t::s_client(lb.listener("fe"), {"-servername", "a.test", "-alpn", "h2,http/1.1"}, kGetClose);
     INFO(r.out);
     CHECK(t::field_after(r.out, "ALPN protocol:") == "http/1.1");
@@ -142,10 +173,7 @@ TEST_CASE("ALPN: http/1.1 is chosen from the client's list and seen by ssl_fc_al
     CHECK(lb.stop() == 0);
 }
 
-TEST_CASE("resumption: tickets, and the session cache under no-tls-tickets, both seen as Reused") {
-    t::Tempdir dir;
-    auto certs = make_certs(dir);
-    t::HttpBackend be(echo_tls);
+TEST_CASE_FIXTURE(TlsBed, "resumption: tickets, and the session cache under no-tls-tickets, both seen as Reused") {
     std::string extra_fe = "frontend fe_nt\n"
                            "    bind 127.0.0.1:0 ssl crt " + certs.dir.string() + " no-tls-tickets\n"
                            "    default_backend be\n";
@@ -165,13 +193,8 @@ TEST_CASE("resumption: tickets, and the session cache under no-tls-tickets, both
     CHECK(lb.stop() == 0);
 }
 
-TEST_CASE("show info counts TLS handshakes: CumSslConns, SslRate, key rate and session reuse") {
-    t::Tempdir dir;
-    auto certs = make_certs(dir);
-    t::HttpBackend be(echo_tls);
-    const std::string sock = (dir / "stats.sock").string();
-    auto lb = t::start_with_config(dir, https_config(certs, be, {}, {}, "    stats socket " + sock + " level admin\n"));
-    auto info = t::parse_info(t::stats_command(sock, "show info"));
+TEST_CASE_FIXTURE(HttpsStatsBed, "show info counts TLS handshakes: CumSslConns, SslRate, key rate and session reuse") {
+    auto info = show_info();
     CHECK(info["CumSslConns"] == "0");
     // Pairs of a full handshake and a resumption of its session, for 2.5 s (the rates are sampled
     // once a second, so every sampled second sees both kinds), then once more to end on a pair.
@@ -185,7 +208,7 @@ TEST_CASE("show info counts TLS handshakes: CumSslConns, SslRate, key rate and s
         REQUIRE(has(again.out, "Reused, TLSv1.3"));
         ++pairs;
     }
-    info = t::parse_info(t::stats_command(sock, "show info"));
+    info = show_info();
     INFO(t::stats_command(sock, "show info"));
     CHECK(info["CumSslConns"] == std::to_string(2 * pairs));
     CHECK(std::stoi(info["SslRate"]) > 0);
@@ -199,11 +222,61 @@ TEST_CASE("show info counts TLS handshakes: CumSslConns, SslRate, key rate and s
     CHECK(lb.stop() == 0);
 }
 
-TEST_CASE("a resumed TLS 1.3 connection brings a fresh ticket, and resuming from it is Reused again") {
-    t::Tempdir dir;
-    auto certs = make_certs(dir);
-    t::HttpBackend be(echo_tls);
-    auto lb = t::start_with_config(dir, https_config(certs, be));
+TEST_CASE_FIXTURE(HttpsStatsBed, "show info CurrSslConns counts the TLS connections open now, until each way of closing them") {
+    auto at = lb.listener("fe");
+    auto curr = [&] { return show_info()["CurrSslConns"]; };
+    CHECK(curr() == "0");
+    CHECK(show_info()["MaxSslConns"] == "0");   // no maxsslconn in skjold: no limit
+    std::vector<t::TlsConnection> tls;
+    for (int i = 0; i < 3; ++i) {
+        tls.push_back(t::TlsConnection::open(at, "a.test"));
+        REQUIRE(tls.back().established());
+    }
+    CHECK(t::eventually([&] { return curr() == "3"; }, 3s));
+    // A TLS connection from the accept on, before any ClientHello (HAProxy counts it too).
+    auto garbage = t::Connection::open(at);
+    auto silent = t::Connection::open(at);
+    REQUIRE(garbage.connected());
+    REQUIRE(silent.connected());
+    CHECK(t::eventually([&] { return curr() == "5"; }, 3s));
+    {   // The Prometheus page says the same, counting the TLS connection that scrapes it.
+        auto scrape = t::TlsConnection::open(at, "a.test");
+        REQUIRE(scrape.established());
+        const std::string page = scrape.exchange("GET /metrics?scope=global HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n");
+        INFO(page);
+        CHECK(has(page, "\nhaproxy_process_current_ssl_connections 6\n"));
+        CHECK(has(page, "\nhaproxy_process_ssl_connections_total 4\n"));   // handshakes done: 3 + the scrape's
+        scrape.close();
+    }
+    CHECK(t::eventually([&] { return curr() == "5"; }, 3s));
+    // Every way out, one each: close_notify; gone without close_notify; a reply to `Connection:
+    // close` (skjold's close_notify and FIN first, then the client's close); a failed handshake
+    // (not TLS); a handshake the client abandoned.
+    tls[0].close();
+    tls[1].abort();
+    CHECK(has(tls[2].exchange(kGetClose), "1|a.test|TLSv1.3"));
+    tls[2].close();
+    REQUIRE(garbage.send_all("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"));
+    CHECK(garbage.recv_all(3s).end != End::timeout);
+    silent.close();
+    CHECK(t::eventually([&] { return curr() == "0"; }, 3s));
+    // Still open when a reload adopts the next configuration: it finishes on the one it started
+    // with and counts there, not in the new one (as HAProxy's old worker keeps its own).
+    auto held = t::TlsConnection::open(at, "a.test");
+    REQUIRE(held.established());
+    CHECK(t::eventually([&] { return curr() == "1"; }, 3s));
+    REQUIRE(lb.reload());
+    CHECK(curr() == "0");
+    auto fresh = t::TlsConnection::open(lb.listener("fe"), "a.test");
+    REQUIRE(fresh.established());
+    CHECK(t::eventually([&] { return curr() == "1"; }, 3s));
+    held.close();
+    fresh.close();
+    CHECK(t::eventually([&] { return curr() == "0"; }, 3s));
+    CHECK(lb.stop() == 0);
+}
+
+TEST_CASE_FIXTURE(HttpsBed, "a resumed TLS 1.3 connection brings a fresh ticket, and resuming from it is Reused again") {
     auto s1 = (dir / "1.sess").string(), s2 = (dir / "2.sess").string();
     auto first = t::s_client(lb.listener("fe"), {"-tls1_3", "-servername", "a.test", "-sess_out", s1}, kGetClose);
     auto second = t::s_client(lb.listener("fe"), {"-tls1_3", "-msg", "-servername", "a.test", "-sess_in", s1,
@@ -219,11 +292,7 @@ TEST_CASE("a resumed TLS 1.3 connection brings a fresh ticket, and resuming from
     CHECK(lb.stop() == 0);
 }
 
-TEST_CASE("a request sent with the client's Finished gets its reply and the session tickets") {
-    t::Tempdir dir;
-    auto certs = make_certs(dir);
-    t::HttpBackend be(echo_tls);
-    auto lb = t::start_with_config(dir, https_config(certs, be));
+TEST_CASE_FIXTURE(HttpsBed, "a request sent with the client's Finished gets its reply and the session tickets") {
     for (int i = 0; i < 3; ++i) {
         auto r = t::finished_with_request(lb.listener("fe"), "a.test", kGetClose);
         REQUIRE(r.has_value());
@@ -323,17 +392,8 @@ TEST_CASE("HTTPS end to end with curl: geo routing on src, 5 MiB up and down, ke
         return t::Reply::text("primary");
     });
     t::HttpBackend cloud("cloud");
-    auto cfg = t::fill("global\n${defaults}"
-                       "frontend fe\n"
-                       "    bind 127.0.0.1:0 ssl crt ${dir} alpn http/1.1\n"
-                       "    acl norway src 127.0.0.2/32\n"
-                       "    use_backend primary if norway\n"
-                       "    default_backend cloud\n"
-                       "backend primary\n    server p1 ${p}\n"
-                       "backend cloud\n    server c1 ${c}\n",
-                       {{"defaults", std::string(t::kHttpDefaults)}, {"dir", certs.dir.string()},
-                        {"p", primary.addr()}, {"c", cloud.addr()}});
-    auto lb = t::start_with_config(dir, cfg);
+    auto lb = t::start_with_config(
+        dir, geo_config("ssl crt " + certs.dir.string() + " alpn http/1.1", {}, "127.0.0.2/32", primary, cloud));
     auto at = lb.listener("fe");
     std::vector<std::string> tls{"--cacert", certs.a.cert.string(), "--resolve", resolve(at, "a.test")};
     auto with = [&](std::vector<std::string> more) {
@@ -418,18 +478,10 @@ TEST_CASE("accept-proxy with ssl: the PROXY header comes first, then the handsha
     auto certs = make_certs(dir);
     t::HttpBackend primary([](const t::SeenRequest& r) { return t::Reply::text("primary " + r.header("X-Tls").value_or("")); });
     t::HttpBackend cloud("cloud");
-    auto cfg = t::fill("global\n${defaults}"
-                       "frontend fe\n"
-                       "    bind 127.0.0.1:0 accept-proxy ssl crt ${dir}\n"
-                       "    http-request set-header X-Tls \"%[ssl_fc_sni] %[ssl_fc_protocol]\"\n"
-                       "    acl norway src 84.208.0.0/16\n"
-                       "    use_backend primary if norway\n"
-                       "    default_backend cloud\n"
-                       "backend primary\n    server p1 ${p}\n"
-                       "backend cloud\n    server c1 ${c}\n",
-                       {{"defaults", std::string(t::kHttpDefaults)}, {"dir", certs.dir.string()},
-                        {"p", primary.addr()}, {"c", cloud.addr()}});
-    auto lb = t::start_with_config(dir, cfg);
+    auto lb = t::start_with_config(
+        dir, geo_config("accept-proxy ssl crt " + certs.dir.string(),
+                        "    http-request set-header X-Tls \"%[ssl_fc_sni] %[ssl_fc_protocol]\"\n", "84.208.0.0/16",
+                        primary, cloud));
     auto at = lb.listener("fe");
     auto no = t::tls_exchange(at, "b.test", kGetClose, t::proxy_v1("84.208.0.1"));
     REQUIRE(no.has_value());

@@ -120,3 +120,31 @@ TEST_CASE("data written on the client side reaches the server side") {
     CHECK(std::string(reinterpret_cast<char*>(buf), r.bytes) == msg);
     CHECK(sv.release_input() == wire.size());
 }
+
+TEST_CASE("a connection counts as open on its context from accept or connect until close, once, however it ended") {
+    // CurrSslConns sums TlsStats::open: it must come back to 0 after every kind of end.
+    Pair ok("verify none");
+    Pair bad("verify required ca-file " + Pki::get().other_ca_file);   // the handshake fails
+    {
+        TlsConn cl, sv;
+        REQUIRE(ok.connect("a.test", cl, sv) == TlsStatus::ok);
+        CHECK(ok.client->stats().open.read() == 1);
+        CHECK(ok.server.ctx->stats().open.read() == 1);
+        sv.close();
+        sv.close();   // idempotent: counted down once
+        CHECK(ok.server.ctx->stats().open.read() == 0);
+        CHECK(ok.client->stats().open.read() == 1);
+        REQUIRE(cl.connect(*ok.client, "a.test"));   // reused: the previous one closes first
+        CHECK(ok.client->stats().open.read() == 1);
+    }   // the destructor closes
+    CHECK(ok.client->stats().open.read() == 0);
+    {
+        TlsConn cl, sv;
+        REQUIRE(bad.connect("a.test", cl, sv) == TlsStatus::failed);
+        CHECK(cl.error() == TlsError::verify);
+        CHECK(bad.client->stats().open.read() == 1);   // failed, but open until closed
+        CHECK(bad.server.ctx->stats().open.read() == 1);
+    }
+    CHECK(bad.client->stats().open.read() == 0);
+    CHECK(bad.server.ctx->stats().open.read() == 0);
+}
