@@ -177,6 +177,30 @@ void served_after_restart(Rig& rig) {
     CHECK(rig.lb.stop() == 0);
 }
 
+// Four fetch_loop clients on `at` (client c keeps its connection alive when `reuse(c)`), until
+// finish() or the end of the scope.
+class FetchLoad {
+public:
+    FetchLoad(const t::Address& at, FetchTally& tally, bool (*reuse)(int)) {
+        for (int c = 0; c < 4; ++c) threads_.emplace_back([this, at, &tally, reuse, c] { fetch_loop(at, c, reuse(c), stop_, tally); });
+    }
+    FetchLoad(const FetchLoad&) = delete;
+    FetchLoad& operator=(const FetchLoad&) = delete;
+    ~FetchLoad() { finish(); }
+    void finish() {
+        stop_ = true;
+        for (auto& th : threads_)
+            if (th.joinable()) th.join();
+    }
+
+private:
+    std::atomic<bool> stop_{false};
+    std::vector<std::thread> threads_;
+};
+
+bool every_other(int c) { return c % 2 == 0; }
+bool all_but_last(int c) { return c != 3; }
+
 }  // namespace
 
 TEST_SUITE_BEGIN("faults");
@@ -256,17 +280,14 @@ TEST_CASE("skjold killed with SIGKILL under load and restarted accepts on its po
     auto lb = t::Skjold::start(args);
     const auto fe = *t::Address::ip("127.0.0.1", port);
 
-    std::atomic<bool> stop{false};
     FetchTally before;
-    std::vector<std::thread> load;
-    for (int c = 0; c < 4; ++c) load.emplace_back([&, c] { fetch_loop(fe, c, c % 2 == 0, stop, before); });
+    FetchLoad load(fe, before, every_other);
     std::this_thread::sleep_for(500ms);
     lb.signal(SIGKILL);
     auto code = lb.wait_exit(5s);
     REQUIRE(code.has_value());
     CHECK(*code == 128 + SIGKILL);
-    stop = true;
-    for (auto& th : load) th.join();
+    load.finish();
     CHECK(before.ok.load() > 0);
     CHECK(before.corrupt.load() == 0);
     CHECK(std::filesystem::exists(dir / "skjold.pid"));   // the stale state is there...
@@ -286,13 +307,11 @@ TEST_CASE("skjold killed with SIGKILL under load and restarted accepts on its po
     CHECK(took < 1s);
 
     // The restarted process serves under load again, with intact bodies.
-    stop = false;
     FetchTally after;
-    load.clear();
-    for (int c = 0; c < 4; ++c) load.emplace_back([&, c] { fetch_loop(fe, c, c % 2 == 0, stop, after); });
-    std::this_thread::sleep_for(500ms);
-    stop = true;
-    for (auto& th : load) th.join();
+    {
+        FetchLoad again(fe, after, every_other);
+        std::this_thread::sleep_for(500ms);
+    }
     CHECK(after.ok.load() > 0);
     CHECK(after.corrupt.load() == 0);
     CHECK(after.cut.load() == 0);
@@ -314,50 +333,52 @@ static t::Skjold start_reloadable(const t::Tempdir& dir, const t::HttpBackend& b
                                                  {{"PORT", std::to_string(port)}, {"S", backend.addr()}}));
 }
 
-TEST_CASE("a SIGHUP storm (50 in one second) while clients fetch: no crash, every completed response intact, memory bounded") {
+// start_reloadable in front of an object server, with the four clients of FetchLoad fetching
+// (all but the last on keep-alive connections) from the start.
+struct ReloadUnderLoad {
     t::Tempdir dir;
-    t::HttpBackend backend(object_reply);
-    auto lb = start_reloadable(dir, backend);
-    const auto fe = lb.listener("fe");
-
-    std::atomic<bool> stop{false};
+    t::HttpBackend backend{object_reply};
+    t::Skjold lb = start_reloadable(dir, backend);
+    const t::Address fe = lb.listener("fe");
     FetchTally tally;
-    std::vector<std::thread> load;
-    for (int c = 0; c < 4; ++c) load.emplace_back([&, c] { fetch_loop(fe, c, c != 3, stop, tally); });
+    FetchLoad load{fe, tally, all_but_last};
+};
+
+TEST_CASE("a SIGHUP storm (50 in one second) while clients fetch: no crash, every completed response intact, memory bounded") {
+    ReloadUnderLoad rig;
     std::this_thread::sleep_for(500ms);   // warmed up: pools, buffers, connections in place
-    const long rss_before = rss_kib(lb.pid());
-    const std::uint64_t ok_before = tally.ok.load();
+    const long rss_before = rss_kib(rig.lb.pid());
+    const std::uint64_t ok_before = rig.tally.ok.load();
 
     for (int i = 0; i < 50; ++i) {
-        lb.signal(SIGHUP);
+        rig.lb.signal(SIGHUP);
         std::this_thread::sleep_for(20ms);
     }
     std::this_thread::sleep_for(1500ms);   // the reloads settle while the clients go on
-    stop = true;
-    for (auto& th : load) th.join();
-    REQUIRE_MESSAGE(lb.running(), "skjold died during the SIGHUP storm:\n" << lb.log());
+    rig.load.finish();
+    REQUIRE_MESSAGE(rig.lb.running(), "skjold died during the SIGHUP storm:\n" << rig.lb.log());
 
     // Every response that started arrived whole and intact, and the listener never went away.
-    const std::string log = lb.log();
+    const std::string log = rig.lb.log();
     std::size_t reloads = 0;
     for (auto at = log.find("reload ok"); at != std::string::npos; at = log.find("reload ok", at + 1)) ++reloads;
-    MESSAGE("responses: " << tally.ok.load() << " ok, " << tally.not_started.load()
+    MESSAGE("responses: " << rig.tally.ok.load() << " ok, " << rig.tally.not_started.load()
                           << " connections closed before a response; " << reloads << " reloads logged");
-    for (const auto& p : tally.problems) MESSAGE(p);
-    CHECK(tally.corrupt.load() == 0);
-    CHECK(tally.cut.load() == 0);
-    CHECK(tally.refused.load() == 0);
-    CHECK(tally.ok.load() > ok_before);   // clients were served during and after the storm
+    for (const auto& p : rig.tally.problems) MESSAGE(p);
+    CHECK(rig.tally.corrupt.load() == 0);
+    CHECK(rig.tally.cut.load() == 0);
+    CHECK(rig.tally.refused.load() == 0);
+    CHECK(rig.tally.ok.load() > ok_before);   // clients were served during and after the storm
 
     // A new client after the storm.
-    auto r = t::fetch(fe, "GET /obj/7 HTTP/1.1\r\nHost: faults.test\r\n\r\n");
+    auto r = t::fetch(rig.fe, "GET /obj/7 HTTP/1.1\r\nHost: faults.test\r\n\r\n");
     REQUIRE_MESSAGE(r.ok(), r);
     CHECK(r.status == 200);
     CHECK(t::sha256_hex(r.body) == t::sha256_hex(object_body(7)));
 
     // Memory: the configurations the storm replaced are freed. ASan's quarantine keeps up to
     // 256 MiB of freed memory resident, so its bound is looser.
-    const long rss_after = rss_kib(lb.pid());
+    const long rss_after = rss_kib(rig.lb.pid());
 #if defined(SKJOLD_SANITIZE)
     const long bound_kib = rss_before + 320 * 1024;
 #else
@@ -366,7 +387,7 @@ TEST_CASE("a SIGHUP storm (50 in one second) while clients fetch: no crash, ever
     MESSAGE("VmRSS before the storm " << rss_before << " KiB, after " << rss_after << " KiB");
     CHECK(rss_before > 0);
     CHECK(rss_after <= bound_kib);
-    CHECK(lb.stop() == 0);
+    CHECK(rig.lb.stop() == 0);
 }
 
 // Every replaced configuration must be freed and leave nothing behind: a generation never freed,
@@ -374,39 +395,30 @@ TEST_CASE("a SIGHUP storm (50 in one second) while clients fetch: no crash, ever
 // slower effect bench/soak.sh found (freed generations' memory kept in glibc's arenas, now handed
 // back by malloc_trim in proxy/process.cc) needs minutes of traffic per generation to show.
 TEST_CASE("200 reloads under load: every replaced configuration is freed and resident memory stays level") {
-    t::Tempdir dir;
-    t::HttpBackend backend(object_reply);
-    auto lb = start_reloadable(dir, backend);
-    const auto fe = lb.listener("fe");
-
-    std::atomic<bool> stop{false};
-    FetchTally tally;
-    std::vector<std::thread> load;
-    for (int c = 0; c < 4; ++c) load.emplace_back([&, c] { fetch_loop(fe, c, c != 3, stop, tally); });
+    ReloadUnderLoad rig;
     auto reloads = [&](int n) {
         for (int i = 0; i < n; ++i) {
-            lb.signal(SIGHUP);
+            rig.lb.signal(SIGHUP);
             std::this_thread::sleep_for(50ms);
         }
         std::this_thread::sleep_for(1000ms);   // the last replaced configurations finish
     };
     reloads(25);   // warmed up: slabs, pools, arenas and thread stacks at their working size
-    const long before = rss_outside_buffer_rings_kib(lb.pid());
+    const long before = rss_outside_buffer_rings_kib(rig.lb.pid());
     reloads(175);
-    const long after = rss_outside_buffer_rings_kib(lb.pid());
-    stop = true;
-    for (auto& th : load) th.join();
-    REQUIRE_MESSAGE(lb.running(), "skjold died during the reloads:\n" << lb.log());
+    const long after = rss_outside_buffer_rings_kib(rig.lb.pid());
+    rig.load.finish();
+    REQUIRE_MESSAGE(rig.lb.running(), "skjold died during the reloads:\n" << rig.lb.log());
 
-    const std::string log = lb.log();
+    const std::string log = rig.lb.log();
     const std::size_t adopted = t::count_of(log, "reload ok"), freed = t::count_of(log, "finished its last session");
-    MESSAGE("responses: " << tally.ok.load() << " ok; " << adopted << " reloads adopted, " << freed
+    MESSAGE("responses: " << rig.tally.ok.load() << " ok; " << adopted << " reloads adopted, " << freed
                           << " configurations freed; resident outside the buffer rings: " << before
                           << " KiB after 25 reloads, " << after << " KiB after 200");
-    for (const auto& p : tally.problems) MESSAGE(p);
-    CHECK(tally.corrupt.load() == 0);
-    CHECK(tally.cut.load() == 0);
-    CHECK(tally.refused.load() == 0);
+    for (const auto& p : rig.tally.problems) MESSAGE(p);
+    CHECK(rig.tally.corrupt.load() == 0);
+    CHECK(rig.tally.cut.load() == 0);
+    CHECK(rig.tally.refused.load() == 0);
     CHECK(adopted >= 100);         // SIGHUPs that arrive during a reload fold into one
     CHECK(freed + 1 >= adopted);   // every replaced configuration (the last may still end a request)
     // ASan's quarantine keeps freed memory resident (up to 256 MiB), so its bound is looser.
@@ -417,7 +429,7 @@ TEST_CASE("200 reloads under load: every replaced configuration is freed and res
 #endif
     CHECK(before > 0);
     CHECK(after <= bound_kib);
-    CHECK(lb.stop() == 0);
+    CHECK(rig.lb.stop() == 0);
 }
 
 TEST_SUITE_END();
