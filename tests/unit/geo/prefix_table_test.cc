@@ -37,6 +37,15 @@ Prefix pfx(const char* s) {
 PrefixTable::Layout g_layout = PrefixTable::Layout::automatic;
 constexpr PrefixTable::Layout kLayouts[] = {PrefixTable::Layout::automatic, PrefixTable::Layout::poptrie};
 
+// Sets g_layout for one pass of a case and puts `automatic` back however the pass ends (a
+// failed REQUIRE throws out of it).
+struct UseLayout {
+    explicit UseLayout(PrefixTable::Layout l) noexcept { g_layout = l; }
+    ~UseLayout() { g_layout = PrefixTable::Layout::automatic; }
+    UseLayout(const UseLayout&) = delete;
+    UseLayout& operator=(const UseLayout&) = delete;
+};
+
 const char* layout_name(PrefixTable::Layout l) {
     return l == PrefixTable::Layout::poptrie ? "poptrie" : l == PrefixTable::Layout::multibit ? "multibit" : "automatic";
 }
@@ -166,7 +175,7 @@ TEST_CASE("an empty or default-constructed table matches nothing") {
 
 TEST_CASE("the most specific of nested prefixes wins, whatever the insertion order") {
     for (auto layout : kLayouts) {
-        g_layout = layout;
+        UseLayout use(layout);
         CAPTURE(layout_name(layout));
         auto t = make({{"10.1.2.0/24", 3}, {"10.0.0.0/8", 1}, {"10.1.0.0/16", 2}, {"10.1.2.128/25", 4}});
         CHECK(t.lookup(ip("10.200.0.1")) == 1);
@@ -186,12 +195,11 @@ TEST_CASE("the most specific of nested prefixes wins, whatever the insertion ord
         CHECK(t.layout(4) == want);
         CHECK(t6.layout(6) == want);
     }
-    g_layout = PrefixTable::Layout::automatic;
 }
 
 TEST_CASE("an identical prefix added twice keeps the last value") {
     for (auto layout : kLayouts) {
-        g_layout = layout;
+        UseLayout use(layout);
         CAPTURE(layout_name(layout));
         auto t = make({{"192.0.2.0/24", 1}, {"198.51.100.0/24", 7}, {"192.0.2.0/24", 2}});
         CHECK(t.lookup(ip("192.0.2.9")) == 2);
@@ -203,12 +211,11 @@ TEST_CASE("an identical prefix added twice keeps the last value") {
         auto t2 = make({{"10.0.0.0/8", 1}, {"10.9.9.9/8", 2}});
         CHECK(t2.lookup(ip("10.1.1.1")) == 2);
     }
-    g_layout = PrefixTable::Layout::automatic;
 }
 
 TEST_CASE("/0, /32 and /128 prefixes match everything and exactly one address") {
     for (auto layout : kLayouts) {
-        g_layout = layout;
+        UseLayout use(layout);
         CAPTURE(layout_name(layout));
         auto t = make({{"0.0.0.0/0", 1}, {"203.0.113.7/32", 2}, {"::/0", 3}, {"2001:db8::7/128", 4}});
         CHECK(t.lookup(ip("1.2.3.4")) == 1);
@@ -231,12 +238,11 @@ TEST_CASE("/0, /32 and /128 prefixes match everything and exactly one address") 
         CHECK(edges.lookup(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")) == 3);
         CHECK(edges.lookup(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe")) == kNone);
     }
-    g_layout = PrefixTable::Layout::automatic;
 }
 
 TEST_CASE("IPv4 prefixes match IPv4-mapped IPv6 addresses and short IPv6 prefixes cover IPv4") {
     for (auto layout : kLayouts) {
-        g_layout = layout;
+        UseLayout use(layout);
         CAPTURE(layout_name(layout));
         auto t = make({{"192.0.2.0/24", 1}});
         CHECK(t.lookup(ip("::ffff:192.0.2.1")) == 1);
@@ -257,7 +263,6 @@ TEST_CASE("IPv4 prefixes match IPv4-mapped IPv6 addresses and short IPv6 prefixe
         auto not_cover = make({{"::/97", 4}});
         CHECK(not_cover.lookup(ip("11.1.1.1")) == kNone);
     }
-    g_layout = PrefixTable::Layout::automatic;
 }
 
 TEST_CASE("the world lists look up like a linear scan, with their nested and duplicate quirks") {
